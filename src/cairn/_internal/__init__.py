@@ -1,0 +1,1 @@
+"""Leaf helpers with no Cairn dependencies beyond errors and settings."""

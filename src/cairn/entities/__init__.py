@@ -1,0 +1,24 @@
+"""Frozen domain types shared by every layer; no I/O happens here."""
+
+from cairn.entities.artifact import ArtifactInfo
+from cairn.entities.experiment import Experiment
+from cairn.entities.lifecycle import LifecycleStage, RunStatus, ViewType
+from cairn.entities.metric import Metric, MetricHistory
+from cairn.entities.page import PagedList
+from cairn.entities.run import Param, Run, RunData, RunInfo, RunTag
+
+__all__ = [
+    "ArtifactInfo",
+    "Experiment",
+    "LifecycleStage",
+    "Metric",
+    "MetricHistory",
+    "PagedList",
+    "Param",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunStatus",
+    "RunTag",
+    "ViewType",
+]

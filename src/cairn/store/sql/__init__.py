@@ -1,0 +1,5 @@
+"""The SQLAlchemy metadata store for SQLite and PostgreSQL."""
+
+from cairn.store.sql.store import SqlStore
+
+__all__ = ["SqlStore"]
