@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pg_cluster import PostgresCluster, pg_tools_available
 
 import cairn
 from cairn.settings import Settings
 from cairn.tracking import uri as tracking_uri_state
 from cairn.tracking.active_run import run_stack
 from cairn.tracking.client import TrackingClient
+from pg_cluster import PostgresCluster, pg_tools_available
 
 BACKENDS = ["sqlite", "postgres"]
 _db_names = itertools.count()
@@ -24,7 +24,12 @@ def _quiet_capture(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests skip code/environment capture unless they turn it on; it is tested on its own."""
     monkeypatch.setenv("CAIRN_CAPTURE_CODE", "false")
     monkeypatch.setenv("CAIRN_CAPTURE_ENVIRONMENT", "false")
-    for name in ("CAIRN_TRACKING_URI", "CAIRN_EXPERIMENT_NAME", "CAIRN_EXPERIMENT_ID", "CAIRN_SYSTEM_METRICS"):
+    for name in (
+        "CAIRN_TRACKING_URI",
+        "CAIRN_EXPERIMENT_NAME",
+        "CAIRN_EXPERIMENT_ID",
+        "CAIRN_SYSTEM_METRICS",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 

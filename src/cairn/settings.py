@@ -42,7 +42,7 @@ class Settings:
     Attributes:
         tracking_uri: Where runs are stored: a folder, `sqlite:///...`, `postgresql://...` or `http(s)://...`.
         artifact_root: Where artifacts of new experiments go; defaults to `artifacts/` beside the database.
-        flush_interval: Seconds between background flushes of buffered metrics (at most this is lost in a crash).
+        flush_interval: Seconds between background flushes of buffered metrics (a crash loses at most this).
         heartbeat_interval: Seconds between heartbeats of an active run.
         heartbeat_timeout: Seconds without a heartbeat after which a RUNNING run is marked FAILED.
         capture_code: Record git commit, branch, remote, dirty flag and diff on every run.

@@ -70,6 +70,8 @@ VALID_FILTERS: list[tuple[str, SearchSchema, list[Comparison]]] = [
     ("params.`lr.decay` = '1'", RUNS, [C(param("lr.decay"), "=", "1")]),
     ("params.1st = 'x'", RUNS, [C(param("1st"), "=", "x")]),
     ("params.a IS NULL", RUNS, [C(param("a"), "IS NULL", None)]),
+    # A Cairn extension: runs that never logged a metric.
+    ("metrics.a IS NULL", RUNS, [C(metric("a"), "IS NULL", None)]),
     ("params.a is  not\tnull", RUNS, [C(param("a"), "IS NOT NULL", None)]),
     ("params.a IN ('x', \"y\")", RUNS, [C(param("a"), "IN", ("x", "y"))]),
     ("params.a not in ('x')", RUNS, [C(param("a"), "NOT IN", ("x",))]),
@@ -188,7 +190,6 @@ INVALID_FILTERS: list[tuple[str, SearchSchema, type[InvalidArgument], list[str]]
     ("datasets.size = 'x'", RUNS, InvalidArgument, ["unknown dataset field 'size'", "context, digest, name"]),
     ("bogus.a = 'x'", RUNS, InvalidArgument, ["unknown prefix 'bogus'", "metrics"]),
     ("metrics.a LIKE 'x'", RUNS, InvalidArgument, ["LIKE is not allowed on metric 'a'", "<="]),
-    ("metrics.a IS NULL", RUNS, InvalidArgument, ["IS NULL is not allowed on metric 'a'"]),
     ("metrics.a IN ('1')", RUNS, InvalidArgument, ["IN is not allowed on metric 'a'"]),
     ("params.a > 'x'", RUNS, InvalidArgument, ["> is not allowed on param 'a'", "NOT IN"]),
     ("status > 'x'", RUNS, InvalidArgument, ["> is not allowed on attribute 'status'"]),

@@ -322,7 +322,12 @@ def test_search_order_missing_values_last_and_default_order(
     client, exp, _ = populated
     assert _names(client, exp, "", ["metrics.acc DESC"]) == ["run-2", "run-1", "run-0", "run-3"]
     assert _names(client, exp, "", ["metrics.acc ASC"]) == ["run-0", "run-1", "run-2", "run-3"]
-    assert _names(client, exp, "", ["params.model ASC", "run_name DESC"]) == ["run-1", "run-3", "run-2", "run-0"]
+    assert _names(client, exp, "", ["params.model ASC", "run_name DESC"]) == [
+        "run-1",
+        "run-3",
+        "run-2",
+        "run-0",
+    ]
     assert _names(client, exp, "") == ["run-3", "run-2", "run-1", "run-0"]
 
 

@@ -114,7 +114,9 @@ def validate_run_id(run_id: object) -> str:
 
 def validate_experiment_id(experiment_id: object) -> str:
     """Check an experiment id: a string of decimal digits."""
-    text = str(experiment_id) if isinstance(experiment_id, int) and not isinstance(experiment_id, bool) else None
+    text = (
+        str(experiment_id) if isinstance(experiment_id, int) and not isinstance(experiment_id, bool) else None
+    )
     if isinstance(experiment_id, str):
         text = experiment_id
     if text is None or not text.isdigit() or len(text) > 18:

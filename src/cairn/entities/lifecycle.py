@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from cairn.errors import InvalidArgument
 
 
-class RunStatus(str, Enum):
+class RunStatus(StrEnum):
     """The state of a run; the names and numbers are MLflow's."""
 
     RUNNING = "RUNNING"
@@ -33,14 +33,14 @@ class RunStatus(str, Enum):
             raise InvalidArgument(f"status must be one of {allowed}; got {value!r}") from None
 
 
-class LifecycleStage(str, Enum):
+class LifecycleStage(StrEnum):
     """Whether an experiment or run is active or soft-deleted."""
 
     ACTIVE = "active"
     DELETED = "deleted"
 
 
-class ViewType(str, Enum):
+class ViewType(StrEnum):
     """Which lifecycle stages a search returns."""
 
     ACTIVE_ONLY = "ACTIVE_ONLY"

@@ -170,7 +170,7 @@ class PurgeStore(Protocol):
     """Hard deletion of soft-deleted runs and experiments (what `cairn gc` needs); irreversible."""
 
     def find_deleted_runs(self, older_than_ms: int | None = None) -> list[tuple[str, str]]:
-        """Return (run_id, artifact_uri) of deleted runs, those deleted at least `older_than_ms` ago if given."""
+        """Return (run_id, artifact_uri) of deleted runs (with `older_than_ms`: deleted that long ago)."""
         ...
 
     def purge_runs(self, run_ids: Sequence[str]) -> None:

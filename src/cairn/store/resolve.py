@@ -35,7 +35,9 @@ def locate(tracking_uri: str, artifact_root: str | None = None) -> StoreLocation
     """
     scheme = urlsplit(tracking_uri).scheme.lower()
     if scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
-        folder = Path(urlsplit(tracking_uri).path if scheme == "file" else tracking_uri).expanduser().absolute()
+        folder = (
+            Path(urlsplit(tracking_uri).path if scheme == "file" else tracking_uri).expanduser().absolute()
+        )
         return StoreLocation(
             f"sqlite:///{folder / DB_FILE_NAME}", artifact_root or (folder / "artifacts").as_uri()
         )

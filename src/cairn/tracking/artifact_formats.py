@@ -54,9 +54,13 @@ def image_bytes(image: Any, artifact_file: str) -> bytes:
     if not isinstance(image, Image.Image):
         image = Image.fromarray(_to_uint8(image, artifact_file))
     suffix = artifact_file.rsplit(".", 1)[-1].lower() if "." in artifact_file else "png"
-    fmt = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "bmp": "BMP", "gif": "GIF"}.get(suffix)
+    fmt = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "bmp": "BMP", "gif": "GIF"}.get(
+        suffix
+    )
     if fmt is None:
-        raise InvalidArgument(f"artifact_file {artifact_file!r}: images are written as png, jpg, webp, bmp or gif")
+        raise InvalidArgument(
+            f"artifact_file {artifact_file!r}: images are written as png, jpg, webp, bmp or gif"
+        )
     if fmt == "JPEG" and image.mode in ("RGBA", "LA", "P"):
         image = image.convert("RGB")
     buffer = io.BytesIO()
@@ -69,7 +73,9 @@ def _to_uint8(array: Any, artifact_file: str) -> Any:
 
     data = np.asarray(array)
     if data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[2] not in (1, 3, 4)):
-        raise InvalidArgument(f"image for {artifact_file!r} must be HxW, HxWx1, HxWx3 or HxWx4; got {data.shape}")
+        raise InvalidArgument(
+            f"image for {artifact_file!r} must be HxW, HxWx1, HxWx3 or HxWx4; got {data.shape}"
+        )
     if data.ndim == 3 and data.shape[2] == 1:
         data = data[:, :, 0]
     if data.dtype == np.uint8:

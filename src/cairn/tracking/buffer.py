@@ -83,7 +83,9 @@ class MetricBuffer:
             count = self._count
         self._after_add(count)
 
-    def add_columns(self, run_id: str, key: str, steps: array[int], timestamps: array[int], values: array[float]) -> None:
+    def add_columns(
+        self, run_id: str, key: str, steps: array[int], timestamps: array[int], values: array[float]
+    ) -> None:
         """Buffer many points of one metric at once (already validated, equal lengths)."""
         with self._lock:
             cols = self._pending.get((run_id, key))

@@ -156,11 +156,15 @@ class TrackingClient(ArtifactMethods):
         self._store.record_heartbeat([run_id], now_ms())
         return run
 
-    def update_run(self, run_id: str, status: RunStatus | str | None = None, name: str | None = None) -> RunInfo:
+    def update_run(
+        self, run_id: str, status: RunStatus | str | None = None, name: str | None = None
+    ) -> RunInfo:
         """Change a run's status or name."""
         return self._store.update_run(run_id, RunStatus.parse(status) if status else None, None, name)
 
-    def set_terminated(self, run_id: str, status: RunStatus | str = "FINISHED", end_time: int | None = None) -> None:
+    def set_terminated(
+        self, run_id: str, status: RunStatus | str = "FINISHED", end_time: int | None = None
+    ) -> None:
         """End a run: flush its buffered metrics, then set its final status and end time."""
         final = RunStatus.parse(status)
         try:
@@ -264,7 +268,9 @@ class TrackingClient(ArtifactMethods):
         count = len(value_col)
         step_col = array("q", range(count)) if steps is None else _int_column(key, "steps", steps)
         stamp = now_ms()
-        time_col = array("q", [stamp]) * count if timestamps is None else _int_column(key, "timestamps", timestamps)
+        time_col = (
+            array("q", [stamp]) * count if timestamps is None else _int_column(key, "timestamps", timestamps)
+        )
         if not len(step_col) == len(time_col) == count:
             raise InvalidArgument(f"metric {key!r}: values, steps and timestamps must have the same length")
         self._buffer.add_columns(run_id, key, step_col, time_col, value_col)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from cairn.entities import ArtifactInfo, Experiment, LifecycleStage, MetricHistory, Run, RunStatus, ViewType
-from cairn.errors import InvalidArgument, NotFound
+from cairn.errors import AlreadyExists, InvalidArgument, NotFound
 from cairn.tracking import uri as _uri
 from cairn.tracking.active_run import ActiveRun, end_run_object, push, run_stack
 from cairn.tracking.client import TrackingClient
@@ -59,14 +59,24 @@ def set_experiment(experiment_name: str | None = None, experiment_id: str | None
         experiment = client.get_experiment(experiment_id)
     else:
         assert experiment_name is not None
-        found = client.get_experiment_by_name(experiment_name)
-        experiment = found or client.get_experiment(client.create_experiment(experiment_name))
+        experiment = _get_or_create_experiment(client, experiment_name)
     if experiment.lifecycle_stage is LifecycleStage.DELETED:
-        raise InvalidArgument(
-            f"experiment {experiment.name!r} is deleted; restore it or choose another name"
-        )
+        raise InvalidArgument(f"experiment {experiment.name!r} is deleted; restore it or choose another name")
     _experiment_id = experiment.experiment_id
     return experiment
+
+
+def _get_or_create_experiment(client: TrackingClient, name: str) -> Experiment:
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        return found
+    try:
+        return client.get_experiment(client.create_experiment(name))
+    except AlreadyExists:  # another process created it between our look-up and our insert
+        found = client.get_experiment_by_name(name)
+        if found is None:
+            raise
+        return found
 
 
 def _resolve_experiment_id(client: TrackingClient) -> str:
@@ -115,7 +125,10 @@ def start_run(
         if description:
             all_tags["mlflow.note.content"] = description
         run = client.create_run(
-            experiment_id or _resolve_experiment_id(client), tags=all_tags, run_name=run_name, parent_run_id=parent
+            experiment_id or _resolve_experiment_id(client),
+            tags=all_tags,
+            run_name=run_name,
+            parent_run_id=parent,
         )
     active = ActiveRun(run, client, _start_sampler(client, run.info.run_id, log_system_metrics))
     push(active)
@@ -139,9 +152,10 @@ def _start_sampler(client: TrackingClient, run_id: str, wanted: bool | None) -> 
 
 def end_run(status: RunStatus | str = "FINISHED") -> None:
     """End the active run (innermost first) with the given status; does nothing when none is active."""
+    final = RunStatus.parse(status)
     stack = run_stack()
     if stack:
-        end_run_object(stack[-1], RunStatus.parse(status))
+        end_run_object(stack[-1], final)
 
 
 def active_run() -> ActiveRun | None:
@@ -179,7 +193,10 @@ def log_metric(
 
 
 def log_metrics(
-    metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None, run_id: str | None = None
+    metrics: Mapping[str, float],
+    step: int | None = None,
+    timestamp: int | None = None,
+    run_id: str | None = None,
 ) -> None:
     """Log one point of each of several metrics."""
     _default_client().log_metrics(_run_id(run_id), metrics, step, timestamp)
@@ -269,7 +286,9 @@ def search_experiments(
     found: list[Experiment] = []
     token: str | None = None
     while len(found) < limit:
-        page = client.search_experiments(view_type, min(1000, limit - len(found)), filter_string, order_by, token)
+        page = client.search_experiments(
+            view_type, min(1000, limit - len(found)), filter_string, order_by, token
+        )
         found.extend(page)
         token = page.token
         if not token:

@@ -55,7 +55,7 @@ class SqlExperiments(SqlBase):
                     )
             except IntegrityError:
                 raise AlreadyExists(f"experiment {name!r} already exists") from None
-            experiment_id = int(result.inserted_primary_key[0])
+            experiment_id = int(result.inserted_primary_key[0])  # type: ignore[index]
             if not artifact_location:
                 conn.execute(
                     update(experiments)
@@ -75,7 +75,9 @@ class SqlExperiments(SqlBase):
         """Create experiment "0" named Default when the store has no experiment 0 yet."""
 
         def work(conn: Connection) -> None:
-            if conn.execute(select(experiments.c.experiment_id).where(experiments.c.experiment_id == 0)).first():
+            if conn.execute(
+                select(experiments.c.experiment_id).where(experiments.c.experiment_id == 0)
+            ).first():
                 return
             now = now_ms()
             stmt = insert_for(conn, experiments).values(
@@ -226,7 +228,10 @@ def _load_experiments(conn: Connection, ids: Sequence[int]) -> list[Experiment]:
     """Load experiments with their tags, in the order of `ids`."""
     if not ids:
         return []
-    rows = {r.experiment_id: r for r in conn.execute(select(experiments).where(experiments.c.experiment_id.in_(ids)))}
+    rows = {
+        r.experiment_id: r
+        for r in conn.execute(select(experiments).where(experiments.c.experiment_id.in_(ids)))
+    }
     tags: dict[int, dict[str, str]] = {}
     for r in conn.execute(select(experiment_tags).where(experiment_tags.c.experiment_id.in_(ids))):
         tags.setdefault(r.experiment_id, {})[r.key] = r.value

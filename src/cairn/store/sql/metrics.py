@@ -118,8 +118,12 @@ def _mergeable_tails(conn: Connection, columns: MetricColumns) -> dict[tuple[str
     candidates = [
         row.chunk_id
         for row in conn.execute(
-            select(metric_chunks.c.chunk_id, metric_chunks.c.run_uuid, metric_chunks.c.key, metric_chunks.c.points)
-            .where(metric_chunks.c.chunk_id.in_(newest))
+            select(
+                metric_chunks.c.chunk_id,
+                metric_chunks.c.run_uuid,
+                metric_chunks.c.key,
+                metric_chunks.c.points,
+            ).where(metric_chunks.c.chunk_id.in_(newest))
         )
         if (row.run_uuid, row.key) in columns
         and row.points + len(columns[(row.run_uuid, row.key)][2]) <= MERGE_LIMIT

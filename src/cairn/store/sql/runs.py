@@ -64,7 +64,9 @@ class SqlRuns(SqlBase):
         run_id = uuid.uuid4().hex
 
         def work(conn: Connection) -> Run:
-            exp = conn.execute(select(experiments).where(experiments.c.experiment_id == int(experiment_id))).first()
+            exp = conn.execute(
+                select(experiments).where(experiments.c.experiment_id == int(experiment_id))
+            ).first()
             if exp is None:
                 raise NotFound(f"experiment {experiment_id} does not exist")
             if exp.lifecycle_stage != LifecycleStage.ACTIVE.value:
@@ -85,7 +87,9 @@ class SqlRuns(SqlBase):
                     heartbeat_time=now_ms(),
                 )
             )
-            conn.execute(tags_table.insert(), [{"run_uuid": run_id, "key": k, "value": v} for k, v in run_tags.items()])
+            conn.execute(
+                tags_table.insert(), [{"run_uuid": run_id, "key": k, "value": v} for k, v in run_tags.items()]
+            )
             return load_runs(conn, [run_id])[0]
 
         return self._write(work)
@@ -104,14 +108,16 @@ class SqlRuns(SqlBase):
 
     def _is_stale(self, run: Run) -> bool:
         return run.info.status is RunStatus.RUNNING and self._read(
-            lambda conn: conn.execute(
-                select(runs.c.run_uuid).where(
-                    runs.c.run_uuid == run.info.run_id,
-                    runs.c.status == RunStatus.RUNNING.value,
-                    runs.c.heartbeat_time < now_ms() - self._heartbeat_timeout_ms,
-                )
-            ).first()
-            is not None
+            lambda conn: (
+                conn.execute(
+                    select(runs.c.run_uuid).where(
+                        runs.c.run_uuid == run.info.run_id,
+                        runs.c.status == RunStatus.RUNNING.value,
+                        runs.c.heartbeat_time < now_ms() - self._heartbeat_timeout_ms,
+                    )
+                ).first()
+                is not None
+            )
         )
 
     def update_run(
@@ -196,7 +202,9 @@ class SqlRuns(SqlBase):
 
         def work(conn: Connection) -> None:
             require_active_runs(conn, [run_id])
-            result = conn.execute(delete(tags_table).where(tags_table.c.run_uuid == run_id, tags_table.c.key == key))
+            result = conn.execute(
+                delete(tags_table).where(tags_table.c.run_uuid == run_id, tags_table.c.key == key)
+            )
             if result.rowcount == 0:
                 raise NotFound(f"run {run_id} has no tag {key!r}")
 
@@ -251,7 +259,9 @@ class SqlRuns(SqlBase):
         """Mark RUNNING runs whose last heartbeat is older than `timeout_ms` as FAILED; return their ids."""
         stale_filter = (runs.c.status == RunStatus.RUNNING.value, runs.c.heartbeat_time < now - timeout_ms)
         # A cheap indexed read first, so that searches take no write lock when nothing is stale.
-        if not self._read(lambda conn: conn.execute(select(runs.c.run_uuid).where(*stale_filter).limit(1)).first()):
+        if not self._read(
+            lambda conn: conn.execute(select(runs.c.run_uuid).where(*stale_filter).limit(1)).first()
+        ):
             return []
 
         def work(conn: Connection) -> list[str]:
@@ -314,7 +324,8 @@ def _insert_params(conn: Connection, run_id: str, new: dict[str, str]) -> None:
     for key, value in stored:
         if value != new[key]:
             raise Conflict(
-                f"param {key!r} of run {run_id} is already {value!r}; params cannot change (tried {new[key]!r})"
+                f"param {key!r} of run {run_id} is already {value!r}; "
+                f"params cannot change (tried {new[key]!r})"
             )
 
 

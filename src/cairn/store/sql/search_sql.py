@@ -153,12 +153,16 @@ def experiment_where_clauses(comparisons: Sequence[Comparison], dialect: str) ->
     clauses: list[ColumnElement[bool]] = []
     for comparison in comparisons:
         if comparison.key.entity is Entity.TAG:
-            has_key = select(experiment_tags.c.experiment_id).where(experiment_tags.c.key == comparison.key.name)
+            has_key = select(experiment_tags.c.experiment_id).where(
+                experiment_tags.c.key == comparison.key.name
+            )
             if comparison.op == "IS NULL":
                 clauses.append(experiments.c.experiment_id.not_in(has_key))
                 continue
             if comparison.op != "IS NOT NULL":
-                has_key = has_key.where(compare(experiment_tags.c.value, comparison.op, comparison.value, dialect))
+                has_key = has_key.where(
+                    compare(experiment_tags.c.value, comparison.op, comparison.value, dialect)
+                )
             clauses.append(experiments.c.experiment_id.in_(has_key))
         else:
             clauses.append(_attribute_clause(_EXPERIMENT_ATTRIBUTES, comparison, dialect))
@@ -176,7 +180,10 @@ def apply_run_order(stmt: Select[Any], order_keys: Sequence[OrderKey]) -> Select
         entity, name = order.key.entity, order.key.name
         if entity is Entity.ATTRIBUTE:
             column = _RUN_ATTRIBUTES[name]
-            clauses += [_ordered(case((column.is_(None), 1), else_=0), True), _ordered(column, order.ascending)]
+            clauses += [
+                _ordered(case((column.is_(None), 1), else_=0), True),
+                _ordered(column, order.ascending),
+            ]
             continue
         table = {Entity.METRIC: latest_metrics, Entity.PARAM: params, Entity.TAG: tags}.get(entity)
         if table is None:
@@ -200,4 +207,3 @@ def experiment_order_clauses(order_keys: Sequence[OrderKey]) -> list[Any]:
     if not any(o.key.name == "experiment_id" for o in order_keys):
         clauses.append(experiments.c.experiment_id.asc())
     return clauses
-

@@ -13,12 +13,13 @@ from cairn.store.sql import schema
 from cairn.store.sql.engine import create_store_engine
 from cairn.store.sql.experiments import SqlExperiments
 from cairn.store.sql.metrics import SqlMetrics, require_active_runs
+from cairn.store.sql.purge import SqlPurge
 from cairn.store.sql.runs import SqlRuns
 from cairn.store.sql.tables import artifact_files
 from cairn.store.sql.upsert import insert_for
 
 
-class SqlStore(SqlExperiments, SqlRuns, SqlMetrics):
+class SqlStore(SqlExperiments, SqlRuns, SqlMetrics, SqlPurge):
     """A `TrackingStore` on SQLAlchemy: SQLite embedded, PostgreSQL in production.
 
     Args:
@@ -59,8 +60,13 @@ class SqlStore(SqlExperiments, SqlRuns, SqlMetrics):
             conn.execute(
                 stmt,
                 [
-                    {"run_uuid": run_id, "path": i.path, "file_size": i.file_size, "sha256": i.sha256,
-                     "recorded_time": now}
+                    {
+                        "run_uuid": run_id,
+                        "path": i.path,
+                        "file_size": i.file_size,
+                        "sha256": i.sha256,
+                        "recorded_time": now,
+                    }
                     for i in files
                 ],
             )

@@ -57,7 +57,9 @@ def upgrade() -> None:
         sa.Column("heartbeat_time", sa.BigInteger, nullable=True),
         sa.Column("deleted_time", sa.BigInteger, nullable=True),
     )
-    op.create_index("ix_runs_experiment_stage_start", "runs", ["experiment_id", "lifecycle_stage", "start_time"])
+    op.create_index(
+        "ix_runs_experiment_stage_start", "runs", ["experiment_id", "lifecycle_stage", "start_time"]
+    )
     op.create_index("ix_runs_status_heartbeat", "runs", ["status", "heartbeat_time"])
     for name in ("params", "tags"):
         op.create_table(
