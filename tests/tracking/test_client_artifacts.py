@@ -1,4 +1,4 @@
-"""Artifact behaviour of TrackingClient on every back end: logging, digests, listing, downloads, hostile paths."""
+"""Artifacts through TrackingClient on every back end: logging, digests, listing, downloads, hostile paths."""
 
 from __future__ import annotations
 
@@ -76,7 +76,16 @@ def test_bad_serialisations_are_refused(client: TrackingClient, run_id: str) -> 
 
 @pytest.mark.parametrize(
     "hostile",
-    ["../escape.txt", "/etc/passwd", "a/../../b.txt", "..%2fescape", "a\\..\\b", "file:/etc/passwd", "x?y", "x#y"],
+    [
+        "../escape.txt",
+        "/etc/passwd",
+        "a/../../b.txt",
+        "..%2fescape",
+        "a\\..\\b",
+        "file:/etc/passwd",
+        "x?y",
+        "x#y",
+    ],
 )
 def test_hostile_artifact_paths_write_nothing(client: TrackingClient, run_id: str, hostile: str) -> None:
     with pytest.raises(InvalidArgument):

@@ -114,7 +114,11 @@ def _start(store: str, mode: str, tmp_path: Path) -> subprocess.Popen[str]:
     script.write_text(EXIT_SCRIPT)
     env = {**os.environ, "CAIRN_HEARTBEAT_INTERVAL": "0.2"}
     return subprocess.Popen(
-        [sys.executable, str(script), store, mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, str(script), store, mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
 
 
@@ -161,6 +165,7 @@ def test_public_surface_is_sorted_and_resolves() -> None:
 
 
 def test_import_cairn_stays_light() -> None:
-    code = "import sys, cairn; print([m for m in ('sqlalchemy', 'pandas', 'numpy', 'fsspec', 'sklearn', 'torch', 'fastapi', 'alembic') if m in sys.modules])"
+    heavy = ("sqlalchemy", "pandas", "numpy", "fsspec", "sklearn", "torch", "fastapi", "alembic")
+    code = f"import sys, cairn; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -30,7 +30,11 @@ def _git(repo: Path, *args: str) -> str:
 def _run_script(repo: Path, store: Path, capture: str) -> str:
     env = {**os.environ, "CAIRN_CAPTURE_CODE": capture, "CAIRN_CAPTURE_ENVIRONMENT": capture}
     out = subprocess.run(
-        [sys.executable, str(repo / "train.py"), str(store)], env=env, capture_output=True, text=True, check=True
+        [sys.executable, str(repo / "train.py"), str(store)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     run_id: str = json.loads(out.strip().splitlines()[-1])["run_id"]
     return run_id

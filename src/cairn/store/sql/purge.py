@@ -60,13 +60,8 @@ class SqlPurge(SqlBase):
 
         def work(conn: Connection) -> None:
             for chunk in _chunks(ids):
-                stages = dict(
-                    conn.execute(
-                        select(runs.c.run_uuid, runs.c.lifecycle_stage).where(runs.c.run_uuid.in_(chunk))
-                    )
-                    .tuples()
-                    .all()
-                )
+                query = select(runs.c.run_uuid, runs.c.lifecycle_stage).where(runs.c.run_uuid.in_(chunk))
+                stages = {run_id: stage for run_id, stage in conn.execute(query)}
                 for run_id in chunk:
                     if run_id not in stages:
                         raise NotFound(f"run {run_id} does not exist")
@@ -101,24 +96,16 @@ class SqlPurge(SqlBase):
 
 
 def _check_purgeable_experiments(conn: Connection, chunk: Sequence[int]) -> None:
-    stages = dict(
-        conn.execute(
-            select(experiments.c.experiment_id, experiments.c.lifecycle_stage).where(
-                experiments.c.experiment_id.in_(chunk)
-            )
-        )
-        .tuples()
-        .all()
+    stage_query = select(experiments.c.experiment_id, experiments.c.lifecycle_stage).where(
+        experiments.c.experiment_id.in_(chunk)
     )
-    run_counts: dict[int, int] = dict(
-        conn.execute(
-            select(runs.c.experiment_id, func.count())
-            .where(runs.c.experiment_id.in_(chunk))
-            .group_by(runs.c.experiment_id)
-        )
-        .tuples()
-        .all()
+    stages = {experiment_id: stage for experiment_id, stage in conn.execute(stage_query)}
+    count_query = (
+        select(runs.c.experiment_id, func.count())
+        .where(runs.c.experiment_id.in_(chunk))
+        .group_by(runs.c.experiment_id)
     )
+    run_counts = {experiment_id: int(count) for experiment_id, count in conn.execute(count_query)}
     for experiment_id in chunk:
         if experiment_id not in stages:
             raise NotFound(f"experiment {experiment_id} does not exist")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, and_, case, false, select, true
+from sqlalchemy import ColumnElement, Select, Table, and_, case, false, literal, select, true
 from sqlalchemy.sql.elements import UnaryExpression
 
 from cairn.errors import InvalidArgument
@@ -72,40 +72,65 @@ def like_to_glob(pattern: str) -> str:
     return "".join(out)
 
 
-def _keyed_runs(table: Table, comparison: Comparison, dialect: str) -> ColumnElement[bool]:
-    """Runs that have the key (and, unless IS [NOT] NULL, whose value matches)."""
-    name = comparison.key.name
-    if comparison.op == "IS NULL":
-        return runs.c.run_uuid.not_in(select(table.c.run_uuid).where(table.c.key == name))
-    matches = select(table.c.run_uuid).where(table.c.key == name)
-    if comparison.op != "IS NOT NULL":
-        matches = matches.where(compare(table.c.value, comparison.op, comparison.value, dialect))
+def _value_condition(table: Table, comparison: Comparison, dialect: str) -> list[ColumnElement[bool]]:
+    """Conditions on a key/value table row that make `comparison` true (besides the key matching)."""
+    if comparison.op in ("IS NULL", "IS NOT NULL"):
+        return []
+    conditions = [compare(table.c.value, comparison.op, comparison.value, dialect)]
+    if table is latest_metrics:
+        conditions.insert(0, latest_metrics.c.is_nan == false())
+    return conditions
+
+
+def _driving_clause(table: Table, comparison: Comparison, dialect: str) -> ColumnElement[bool]:
+    """`run_uuid IN (matching rows)`: the planner starts from this index range."""
+    matches = select(table.c.run_uuid).where(
+        table.c.key == comparison.key.name, *_value_condition(table, comparison, dialect)
+    )
     return runs.c.run_uuid.in_(matches)
 
 
-def _metric_runs(comparison: Comparison) -> ColumnElement[bool]:
-    value = comparison.value
-    matches = select(latest_metrics.c.run_uuid).where(latest_metrics.c.key == comparison.key.name)
+def _probing_clause(table: Table, comparison: Comparison, dialect: str) -> ColumnElement[bool]:
+    """A correlated EXISTS: one primary-key probe per candidate run."""
+    has_key = select(literal(1)).where(
+        table.c.run_uuid == runs.c.run_uuid, table.c.key == comparison.key.name
+    )
     if comparison.op == "IS NULL":
-        return runs.c.run_uuid.not_in(matches)
-    if comparison.op != "IS NOT NULL":
-        matches = matches.where(
-            latest_metrics.c.is_nan == false(), compare(latest_metrics.c.value, comparison.op, value, "")
-        )
-    return runs.c.run_uuid.in_(matches)
+        return ~has_key.exists()
+    return has_key.where(*_value_condition(table, comparison, dialect)).exists()
+
+
+_KEYED_TABLES = {Entity.METRIC: latest_metrics, Entity.PARAM: params, Entity.TAG: tags}
+
+
+def _driver_rank(comparison: Comparison) -> int:
+    """How well a clause can drive the search: lower is more selective; None-like 99 cannot drive."""
+    entity, op = comparison.key.entity, comparison.op
+    if entity not in _KEYED_TABLES or op in ("IS NULL", "!=", "NOT IN"):
+        return 99
+    if op in ("=", "IN"):
+        return 0 if entity is not Entity.METRIC else 1
+    if op in ("<", "<=", ">", ">="):
+        return 2
+    return 3
 
 
 def run_where_clauses(comparisons: Sequence[Comparison], dialect: str) -> list[ColumnElement[bool]]:
-    """WHERE clauses for a run search."""
+    """WHERE clauses for a run search.
+
+    The clause most likely to be selective (an equality on a param or tag, say) becomes an `IN` over its
+    index range and drives the query; every other key/value clause is a correlated `EXISTS`, a primary-key
+    probe per candidate, which is far cheaper than materialising a second large set of run ids.
+    """
+    ranks = [_driver_rank(c) for c in comparisons]
+    driver = ranks.index(min(ranks)) if ranks and min(ranks) < 99 else -1
     clauses: list[ColumnElement[bool]] = []
-    for comparison in comparisons:
+    for index, comparison in enumerate(comparisons):
         entity = comparison.key.entity
-        if entity is Entity.METRIC:
-            clauses.append(_metric_runs(comparison))
-        elif entity is Entity.PARAM:
-            clauses.append(_keyed_runs(params, comparison, dialect))
-        elif entity is Entity.TAG:
-            clauses.append(_keyed_runs(tags, comparison, dialect))
+        table = _KEYED_TABLES.get(entity)
+        if table is not None:
+            build = _driving_clause if index == driver else _probing_clause
+            clauses.append(build(table, comparison, dialect))
         elif entity is Entity.ATTRIBUTE:
             clauses.append(_attribute_clause(_RUN_ATTRIBUTES, comparison, dialect))
         else:

@@ -72,7 +72,11 @@ params = Table(
     Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
-    Index("ix_params_key_run", "key", "run_uuid"),
+    # SQLite: one covering index answers `key = ? AND value = ?`. PostgreSQL cannot put values of up to
+    # 8,000 characters into a btree entry, so it gets a btree on key and a hash index on value instead.
+    Index("ix_params_key_value_run", "key", "value", "run_uuid").ddl_if(dialect="sqlite"),
+    Index("ix_params_key_run", "key", "run_uuid").ddl_if(dialect="postgresql"),
+    Index("ix_params_value_hash", "value", postgresql_using="hash").ddl_if(dialect="postgresql"),
 )
 
 tags = Table(
@@ -81,7 +85,11 @@ tags = Table(
     Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
     Column("key", String(250), primary_key=True),
     Column("value", Text, nullable=False),
-    Index("ix_tags_key_run", "key", "run_uuid"),
+    # SQLite: one covering index answers `key = ? AND value = ?`. PostgreSQL cannot put values of up to
+    # 8,000 characters into a btree entry, so it gets a btree on key and a hash index on value instead.
+    Index("ix_tags_key_value_run", "key", "value", "run_uuid").ddl_if(dialect="sqlite"),
+    Index("ix_tags_key_run", "key", "run_uuid").ddl_if(dialect="postgresql"),
+    Index("ix_tags_value_hash", "value", postgresql_using="hash").ddl_if(dialect="postgresql"),
 )
 
 latest_metrics = Table(
@@ -94,7 +102,7 @@ latest_metrics = Table(
     Column("is_nan", Boolean, nullable=False),
     Column("timestamp", BigInteger, nullable=False),
     Column("step", BigInteger, nullable=False),
-    Index("ix_latest_metrics_key_value", "key", "value"),
+    Index("ix_latest_metrics_key_value", "key", "is_nan", "value", "run_uuid"),
 )
 
 metric_chunks = Table(

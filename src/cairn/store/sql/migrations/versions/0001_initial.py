@@ -68,7 +68,11 @@ def upgrade() -> None:
             sa.Column("key", sa.String(250), primary_key=True),
             sa.Column("value", sa.Text, nullable=False),
         )
-        op.create_index(f"ix_{name}_key_run", name, ["key", "run_uuid"])
+        if op.get_context().dialect.name == "postgresql":
+            op.create_index(f"ix_{name}_key_run", name, ["key", "run_uuid"])
+            op.create_index(f"ix_{name}_value_hash", name, ["value"], postgresql_using="hash")
+        else:
+            op.create_index(f"ix_{name}_key_value_run", name, ["key", "value", "run_uuid"])
     op.create_table(
         "latest_metrics",
         sa.Column("run_uuid", sa.String(32), _run_fk(), primary_key=True),
@@ -78,7 +82,7 @@ def upgrade() -> None:
         sa.Column("timestamp", sa.BigInteger, nullable=False),
         sa.Column("step", sa.BigInteger, nullable=False),
     )
-    op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "value"])
+    op.create_index("ix_latest_metrics_key_value", "latest_metrics", ["key", "is_nan", "value", "run_uuid"])
     op.create_table(
         "metric_chunks",
         sa.Column(
