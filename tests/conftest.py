@@ -92,3 +92,13 @@ def settings(tmp_path: Path) -> Settings:
 def client(tracking_uri: str, settings: Settings) -> TrackingClient:
     """A TrackingClient on each back end."""
     return TrackingClient(tracking_uri, settings=settings)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[object]:
+    """A live Cairn server on an embedded store in tmp_path."""
+    from live_server import serve
+
+    server = serve(str(tmp_path / "server-store"), tmp_path / "server-artifacts")
+    yield server
+    server.stop()

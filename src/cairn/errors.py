@@ -45,7 +45,7 @@ class PermissionDenied(CairnError):
 class Conflict(CairnError):
     """The operation conflicts with the stored state (for example, changing a logged param)."""
 
-    error_code = "INVALID_STATE"
+    error_code = "INVALID_PARAMETER_VALUE"
 
 
 class MissingExtra(CairnError):

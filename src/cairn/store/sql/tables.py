@@ -8,6 +8,7 @@ from sqlalchemy import (
     Column,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -126,4 +128,60 @@ artifact_files = Table(
     Column("file_size", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("recorded_time", BigInteger, nullable=False),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("dataset_uuid", String(36), primary_key=True),
+    Column(
+        "experiment_id",
+        Integer,
+        ForeignKey("experiments.experiment_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", String(500), nullable=False),
+    Column("digest", String(36), nullable=False),
+    Column("source_type", String(36), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("dataset_schema", Text, nullable=True),
+    Column("profile", Text, nullable=True),
+    UniqueConstraint("experiment_id", "name", "digest", name="uq_datasets_experiment_name_digest"),
+)
+
+run_inputs = Table(
+    "run_inputs",
+    metadata,
+    Column("run_uuid", String(32), ForeignKey("runs.run_uuid", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "dataset_uuid",
+        String(36),
+        ForeignKey("datasets.dataset_uuid", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index("ix_run_inputs_dataset", "dataset_uuid"),
+)
+
+input_tags = Table(
+    "input_tags",
+    metadata,
+    Column("run_uuid", String(32), primary_key=True),
+    Column("dataset_uuid", String(36), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("value", String(500), nullable=False),
+    ForeignKeyConstraint(
+        ["run_uuid", "dataset_uuid"],
+        ["run_inputs.run_uuid", "run_inputs.dataset_uuid"],
+        ondelete="CASCADE",
+        name="fk_input_tags_run_input",
+    ),
+)
+
+# Ids of bulk-ingestion batches already applied, so that a retried batch is applied once.
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("batch_id", String(64), primary_key=True),
+    Column("applied_time", BigInteger, nullable=False),
+    Index("ix_ingest_batches_applied_time", "applied_time"),
 )

@@ -1,0 +1,1 @@
+"""The tracking server: a native API, an MLflow-compatible API and an artifact proxy over one store."""

@@ -1,0 +1,6 @@
+"""Routes: placeholder router, filled in by its owner."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
+listing_router = APIRouter()
