@@ -41,7 +41,7 @@ def status_for(error: CairnError, path: str) -> int:
     table = _NATIVE_STATUS if path.startswith(NATIVE_PREFIX) else _MLFLOW_STATUS
     for cls in type(error).__mro__:
         if cls in table:
-            return table[cls]  # type: ignore[index]
+            return table[cls]
     return 500
 
 
