@@ -1,4 +1,4 @@
-"""Shared fixtures: tracking back ends (SQLite, a throwaway PostgreSQL cluster) and clean fluent state."""
+"""Shared fixtures: tracking back ends (SQLite, throwaway PostgreSQL, a live server) and clean state."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from cairn.tracking.active_run import run_stack
 from cairn.tracking.client import TrackingClient
 from pg_cluster import PostgresCluster, pg_tools_available
 
-BACKENDS = ["sqlite", "postgres"]
+BACKENDS = ["sqlite", "postgres", "rest"]
 _db_names = itertools.count()
 
 
@@ -64,13 +64,16 @@ def postgres_url(pg_cluster: PostgresCluster) -> Iterator[str]:
 def _store_uri(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         return str(tmp_path / "store")
+    if backend == "rest":
+        server = request.getfixturevalue("live_server")
+        return str(server.url)
     url: str = request.getfixturevalue("postgres_url")
     return url
 
 
 @pytest.fixture(params=BACKENDS)
 def tracking_uri(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A tracking URI for each back end; artifacts go under tmp_path."""
+    """A tracking URI for each back end (for "rest", a live server's URL); artifacts go under tmp_path."""
     monkeypatch.setenv("CAIRN_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
     if request.param == "postgres":
         request.applymarker(pytest.mark.postgres)
@@ -101,4 +104,30 @@ def live_server(tmp_path: Path) -> Iterator[object]:
 
     server = serve(str(tmp_path / "server-store"), tmp_path / "server-artifacts")
     yield server
+    tracking_uri_state.forget_stores()  # flush and close clients of this server while it still answers
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_s3() -> Iterator[object]:
+    """moto's S3 server for the whole session (see tests/moto_server.py)."""
+    from moto_server import MotoS3
+
+    server = MotoS3().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_s3: object, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A fresh, empty bucket on the moto server, with AWS_* variables pointing every S3 client at it."""
+    from moto_server import S3_ENV, MotoS3
+
+    assert isinstance(moto_s3, MotoS3)
+    for name, value in S3_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", moto_s3.endpoint_url)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return moto_s3.create_bucket()

@@ -373,7 +373,9 @@ def test_filter_values_are_bound_not_spliced(populated: tuple[TrackingClient, st
 # Heartbeats
 
 
-def test_run_without_heartbeat_is_marked_failed_on_read(tracking_uri: str, settings: object) -> None:
+def test_run_without_heartbeat_is_marked_failed_on_read(
+    tracking_uri: str, settings: object, request: pytest.FixtureRequest
+) -> None:
     from dataclasses import replace
 
     from cairn.settings import Settings
@@ -386,6 +388,8 @@ def test_run_without_heartbeat_is_marked_failed_on_read(tracking_uri: str, setti
     from cairn.store.sql import SqlStore
 
     store = client.store
+    if not isinstance(store, SqlStore):  # the "rest" back end: the rows live in the server's store
+        store = request.getfixturevalue("live_server").services.store
     assert isinstance(store, SqlStore)
     stale = SqlStore(
         store.engine.url.render_as_string(hide_password=False), "file:///unused", heartbeat_timeout=0.5
@@ -400,3 +404,13 @@ def test_live_run_keeps_running(client: TrackingClient) -> None:
     run_id = _run(client)
     assert client.sweep_stale_runs() == []
     assert client.get_run(run_id).info.status is RunStatus.RUNNING
+
+
+def test_out_of_range_steps_and_timestamps_are_refused(client: TrackingClient) -> None:
+    run_id = _run(client)
+    with pytest.raises(InvalidArgument, match="step"):
+        client.log_metric(run_id, "m", 1.0, step=2**63)
+    with pytest.raises(InvalidArgument, match="timestamp"):
+        client.log_metric(run_id, "m", 1.0, step=1, timestamp=2**64)
+    client.log_metric(run_id, "m", 2.0, step=3)
+    assert [(p.step, p.value) for p in client.get_metric_history(run_id, "m")] == [(3, 2.0)]

@@ -169,3 +169,21 @@ def test_import_cairn_stays_light() -> None:
     code = f"import sys, cairn; print([m for m in {heavy!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_system_metrics_are_sampled_while_the_run_is_active(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CAIRN_SYSTEM_METRICS_INTERVAL", "0.05")
+    cairn.set_tracking_uri(store)  # re-read settings from the environment
+    with cairn.start_run(log_system_metrics=True) as run:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            cairn.flush()
+            if len(cairn.get_metric_history(run.run_id, "system/cpu_utilization_percentage")) >= 2:
+                break
+            time.sleep(0.05)
+    history = cairn.get_metric_history(run.run_id, "system/cpu_utilization_percentage")
+    assert len(history) >= 2
+    assert [m.step for m in history] == list(range(len(history)))
+    assert "system/system_memory_usage_megabytes" in cairn.get_run(run.run_id).data.metrics

@@ -11,6 +11,7 @@ from cairn.cli.db import db_group
 from cairn.cli.experiments import experiments_group
 from cairn.cli.gc import gc_command
 from cairn.cli.runs import runs_group
+from cairn.cli.server import server_command, ui_command
 from cairn.errors import CairnError
 
 
@@ -46,6 +47,8 @@ cli.add_command(experiments_group)
 cli.add_command(runs_group)
 cli.add_command(db_group)
 cli.add_command(gc_command)
+cli.add_command(server_command)
+cli.add_command(ui_command)
 
 
 def main() -> None:

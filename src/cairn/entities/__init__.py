@@ -1,6 +1,7 @@
 """Frozen domain types shared by every layer; no I/O happens here."""
 
 from cairn.entities.artifact import ArtifactInfo
+from cairn.entities.dataset import Dataset, DatasetInput, InputTag, RunInputs
 from cairn.entities.experiment import Experiment
 from cairn.entities.lifecycle import LifecycleStage, RunStatus, ViewType
 from cairn.entities.metric import Metric, MetricHistory
@@ -9,7 +10,10 @@ from cairn.entities.run import Param, Run, RunData, RunInfo, RunTag
 
 __all__ = [
     "ArtifactInfo",
+    "Dataset",
+    "DatasetInput",
     "Experiment",
+    "InputTag",
     "LifecycleStage",
     "Metric",
     "MetricHistory",
@@ -18,6 +22,7 @@ __all__ = [
     "Run",
     "RunData",
     "RunInfo",
+    "RunInputs",
     "RunStatus",
     "RunTag",
     "ViewType",

@@ -1,10 +1,11 @@
-"""The Run entity and its parts: info, params, tags and latest metrics."""
+"""The Run entity and its parts: info, params, tags, latest metrics and inputs."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from cairn.entities.dataset import RunInputs
 from cairn.entities.lifecycle import LifecycleStage, RunStatus
 from cairn.entities.metric import Metric
 
@@ -52,10 +53,11 @@ class RunData:
 
 @dataclass(frozen=True)
 class Run:
-    """A run: its info and its data."""
+    """A run: its info, its data and its inputs."""
 
     info: RunInfo
     data: RunData
+    inputs: RunInputs = RunInputs()
 
     @property
     def run_id(self) -> str:

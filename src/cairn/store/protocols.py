@@ -9,6 +9,7 @@ from typing import BinaryIO, Protocol, runtime_checkable
 
 from cairn.entities import (
     ArtifactInfo,
+    DatasetInput,
     Experiment,
     Metric,
     MetricHistory,
@@ -116,6 +117,10 @@ class RunStore(Protocol):
 
     def delete_tag(self, run_id: str, key: str) -> None:
         """Remove a tag from the run; `NotFound` if it has no such tag."""
+        ...
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record datasets the run used; a dataset logged again is reused and its input tags merged."""
         ...
 
     def search_runs(

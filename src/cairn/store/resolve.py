@@ -31,7 +31,8 @@ def locate(tracking_uri: str, artifact_root: str | None = None) -> StoreLocation
     """Work out the database URL and artifact root a tracking URI stands for.
 
     A folder path (or `file://` URI) holds `cairn.db` and an `artifacts/` folder; `sqlite:///x/y.db` keeps
-    artifacts in `x/artifacts`; a PostgreSQL URL needs `artifact_root` or uses `./cairn-store/artifacts`.
+    artifacts in `x/artifacts`; a PostgreSQL URL needs `artifact_root` or uses `./cairn-store/artifacts`;
+    an `http(s)://` URL is a tracking server, which places artifacts itself.
     """
     scheme = urlsplit(tracking_uri).scheme.lower()
     if scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt"):
@@ -50,15 +51,22 @@ def locate(tracking_uri: str, artifact_root: str | None = None) -> StoreLocation
     if scheme in ("postgresql", "postgres") or scheme.startswith("postgresql+"):
         root = artifact_root or (Path.cwd() / DEFAULT_STORE_DIR / "artifacts").absolute().as_uri()
         return StoreLocation(tracking_uri, root)
+    if scheme in ("http", "https"):
+        # A tracking server chooses artifact locations itself; the root here is only informative.
+        return StoreLocation(tracking_uri.rstrip("/"), artifact_root or "")
     raise InvalidArgument(
         f"tracking URI {tracking_uri!r} has an unsupported scheme {scheme!r}; "
-        "use a folder path, sqlite:///..., or postgresql://..."
+        "use a folder path, sqlite:///..., postgresql://... or http(s)://server"
     )
 
 
 def open_tracking_store(tracking_uri: str, settings: Settings) -> TrackingStore:
     """Open the metadata store a tracking URI names, creating an embedded store on first use."""
     location = locate(tracking_uri, settings.artifact_root)
+    if urlsplit(location.db_url).scheme.lower() in ("http", "https"):
+        from cairn.store.rest import RestStore
+
+        return RestStore(location.db_url)
     if location.db_url.startswith("sqlite:///"):
         Path(location.db_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     from cairn.store.sql import SqlStore

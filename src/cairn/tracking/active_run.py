@@ -25,6 +25,7 @@ class ActiveRun:
         self._run = run
         self.client = client
         self.sampler = sampler
+        self.run_id = run.info.run_id  # a plain attribute: read on every fluent log_metric
 
     @property
     def info(self) -> RunInfo:
@@ -35,11 +36,6 @@ class ActiveRun:
     def data(self) -> RunData:
         """The run's current params, tags and latest metrics (read from the store)."""
         return self.client.get_run(self.run_id).data
-
-    @property
-    def run_id(self) -> str:
-        """The run's id."""
-        return self._run.info.run_id
 
     def __enter__(self) -> ActiveRun:
         return self
@@ -59,7 +55,7 @@ class ActiveRun:
         return f"ActiveRun(run_id={self.run_id!r}, name={self.info.run_name!r})"
 
 
-_local = threading.local()
+local_state = threading.local()
 _all_lock = threading.Lock()
 _all_active: list[ActiveRun] = []
 _uncaught_exception = False
@@ -67,9 +63,9 @@ _uncaught_exception = False
 
 def run_stack() -> list[ActiveRun]:
     """This thread's stack of active runs, innermost last."""
-    stack: list[ActiveRun] | None = getattr(_local, "stack", None)
+    stack: list[ActiveRun] | None = getattr(local_state, "stack", None)
     if stack is None:
-        stack = _local.stack = []
+        stack = local_state.stack = []
     return stack
 
 

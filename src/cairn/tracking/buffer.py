@@ -22,7 +22,12 @@ from cairn.errors import CairnError
 
 log = logging.getLogger("cairn")
 
-Columns = dict[tuple[str, str], tuple["array[int]", "array[int]", "array[float]"]]
+ColumnTriple = tuple["array[int]", "array[int]", "array[float]"]
+Columns = dict[tuple[str, str], ColumnTriple]
+
+
+def _new_columns() -> ColumnTriple:
+    return (array("q"), array("q"), array("d"))
 
 
 class _BufferStore(Protocol):
@@ -61,7 +66,8 @@ class MetricBuffer:
     def _reset_state(self) -> None:
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._pending: Columns = {}
+        # run id -> metric key -> (steps, timestamps, values); nested dicts are cheaper than tuple keys here.
+        self._pending: dict[str, dict[str, ColumnTriple]] = {}
         self._count = 0
         self._failed: list[Columns] = []
         self._runs: set[str] = set()
@@ -71,26 +77,26 @@ class MetricBuffer:
         self._last_heartbeat = 0.0
 
     def add(self, run_id: str, key: str, value: float, timestamp: int, step: int) -> None:
-        """Buffer one point; returns without touching the disk."""
+        """Buffer one point; returns without touching the disk (about a microsecond)."""
         with self._lock:
-            cols = self._pending.get((run_id, key))
-            if cols is None:
-                cols = self._pending[(run_id, key)] = (array("q"), array("q"), array("d"))
+            try:
+                cols = self._pending[run_id][key]
+            except KeyError:
+                cols = self._pending.setdefault(run_id, {}).setdefault(key, _new_columns())
             cols[0].append(step)
             cols[1].append(timestamp)
             cols[2].append(value)
             self._count += 1
             count = self._count
-        self._after_add(count)
+        if count >= self._flush_threshold or self._thread is None:
+            self._after_add(count)
 
     def add_columns(
         self, run_id: str, key: str, steps: array[int], timestamps: array[int], values: array[float]
     ) -> None:
         """Buffer many points of one metric at once (already validated, equal lengths)."""
         with self._lock:
-            cols = self._pending.get((run_id, key))
-            if cols is None:
-                cols = self._pending[(run_id, key)] = (array("q"), array("q"), array("d"))
+            cols = self._pending.setdefault(run_id, {}).setdefault(key, _new_columns())
             cols[0].extend(steps)
             cols[1].extend(timestamps)
             cols[2].extend(values)
@@ -127,11 +133,12 @@ class MetricBuffer:
         """
         with self._flush_lock:
             with self._lock:
-                batch, self._pending, self._count = self._pending, {}, 0
+                pending, self._pending, self._count = self._pending, {}, 0
+            batch = {(run, key): cols for run, keys in pending.items() for key, cols in keys.items()}
             batches, self._failed = [*self._failed, batch], []
             errors: list[CairnError] = []
-            for pending in batches:
-                errors += self._write(pending)
+            for columns in batches:
+                errors += self._write(columns)
         if errors:
             raise errors[0]
 

@@ -6,12 +6,20 @@ import getpass
 import math
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
+from time import time_ns
 from typing import Any
 
 from cairn._internal.clock import now_ms
 from cairn._internal.names import generate_run_name
-from cairn._internal.validation import validate_key, validate_metric_value, validate_run_id, validate_step
+from cairn._internal.validation import (
+    validate_key,
+    validate_metric_value,
+    validate_run_id,
+    validate_step,
+    validate_timestamp,
+)
 from cairn.entities import (
+    DatasetInput,
     Experiment,
     Metric,
     MetricHistory,
@@ -29,6 +37,8 @@ from cairn.store.protocols import TrackingStore
 from cairn.tracking.buffer import MetricBuffer
 from cairn.tracking.client_artifacts import ArtifactMethods
 from cairn.tracking.uri import get_tracking_uri, store_for
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 class TrackingClient(ArtifactMethods):
@@ -136,8 +146,10 @@ class TrackingClient(ArtifactMethods):
         self._artifact_uris[run.info.run_id] = run.info.artifact_uri
         self._active_runs.add(run.info.run_id)
         self._buffer.track_run(run.info.run_id)
-        for path, data in context.artifacts.items():
-            self.log_bytes(run.info.run_id, data, path)
+        if context.artifacts:
+            artifacts = self.artifact_store(run.info.run_id)
+            infos = [artifacts.log_bytes(data, path) for path, data in context.artifacts.items()]
+            self._store.record_artifacts(run.info.run_id, infos)
         return run
 
     def get_run(self, run_id: str) -> Run:
@@ -237,9 +249,13 @@ class TrackingClient(ArtifactMethods):
             value = validate_metric_value(key, value)
         if step is None:
             step = 0
-        elif type(step) is not int:
+        elif type(step) is not int or not _INT64_MIN <= step <= _INT64_MAX:
             step = validate_step(key, step)
-        self._buffer.add(run_id, key, value, now_ms() if timestamp is None else int(timestamp), step)
+        if timestamp is None:
+            timestamp = time_ns() // 1_000_000
+        elif type(timestamp) is not int or not _INT64_MIN <= timestamp <= _INT64_MAX:
+            timestamp = validate_timestamp(key, timestamp)
+        self._buffer.add(run_id, key, value, timestamp, step)
 
     def log_metrics(
         self, run_id: str, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
@@ -285,6 +301,13 @@ class TrackingClient(ArtifactMethods):
     ) -> None:
         """Log metrics, params and tags synchronously in one transaction: all or nothing."""
         self._store.log_batch(run_id, metrics, params, tags)
+
+    def log_inputs(self, run_id: str, datasets: Sequence[DatasetInput]) -> None:
+        """Record datasets the run used (with tags such as `mlflow.data.context`), synchronously.
+
+        Logging the same dataset (same name and digest) again reuses it and merges its input tags.
+        """
+        self._store.log_inputs(run_id, datasets)
 
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         """Every point of a metric, in logging order, as a columnar sequence of `Metric`."""
@@ -334,6 +357,8 @@ def _float_column(key: str, values: Iterable[float]) -> array[float]:
 
 
 def _int_column(key: str, name: str, values: Iterable[int]) -> array[int]:
+    if type(values).__name__ == "ndarray" and str(getattr(values, "dtype", "")) == "int64":
+        return array("q", values.tobytes())  # type: ignore[attr-defined]
     try:
         return array("q", values)
     except (TypeError, OverflowError):

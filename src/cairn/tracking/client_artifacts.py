@@ -13,9 +13,13 @@ from cairn.errors import NotFound
 from cairn.store.protocols import ArtifactStore, TrackingStore
 from cairn.tracking import artifact_formats
 
+PROXY_SCHEME = "mlflow-artifacts"
+
 
 class ArtifactMethods:
     """Artifact logging and retrieval; digests of written files are recorded in the metadata store."""
+
+    tracking_uri: str
 
     @property
     @abstractmethod
@@ -26,10 +30,19 @@ class ArtifactMethods:
     def _artifact_uri(self, run_id: str) -> str: ...
 
     def artifact_store(self, run_id: str) -> ArtifactStore:
-        """The artifact store rooted at the run's artifact URI."""
+        """The artifact store rooted at the run's artifact URI.
+
+        `mlflow-artifacts:` URIs are reached through the tracking server's artifact proxy; any other
+        URI is a store this process reaches directly.
+        """
+        uri = self._artifact_uri(run_id)
+        if uri.startswith(f"{PROXY_SCHEME}:"):
+            from cairn.store.rest.artifacts import RestArtifactStore
+
+            return RestArtifactStore.from_uri(uri, self.tracking_uri)
         from cairn.store.artifacts import artifact_store_for
 
-        return artifact_store_for(self._artifact_uri(run_id))
+        return artifact_store_for(uri)
 
     def log_artifact(self, run_id: str, local_path: str | Path, artifact_path: str | None = None) -> None:
         """Store a local file (or folder, under its own name) in the run's artifacts."""

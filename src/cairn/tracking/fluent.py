@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cairn.entities import ArtifactInfo, Experiment, LifecycleStage, MetricHistory, Run, RunStatus, ViewType
 from cairn.errors import AlreadyExists, InvalidArgument, NotFound
 from cairn.tracking import uri as _uri
-from cairn.tracking.active_run import ActiveRun, end_run_object, push, run_stack
+from cairn.tracking.active_run import ActiveRun, end_run_object, local_state, push, run_stack
 from cairn.tracking.client import TrackingClient
 
 if TYPE_CHECKING:
@@ -187,9 +187,10 @@ def log_metric(
     key: str, value: float, step: int | None = None, timestamp: int | None = None, run_id: str | None = None
 ) -> None:
     """Log a metric point; it is buffered and written in the background (see `flush`)."""
-    stack = run_stack()
-    target = run_id or (stack[-1].run_id if stack else _run_id())
-    (_client or _default_client()).log_metric(target, key, value, step, timestamp)
+    if run_id is None:
+        stack = getattr(local_state, "stack", None)
+        run_id = stack[-1].run_id if stack else _run_id()
+    (_client or _default_client()).log_metric(run_id, key, value, step, timestamp)
 
 
 def log_metrics(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select, tuple_, update
@@ -19,6 +21,7 @@ from cairn.store.sql.upsert import insert_for
 # A flush appends to the newest chunk of a metric while the result stays this small; otherwise it starts a
 # new chunk. Slow loggers thus end with few large chunks, and no append rewrites more than ~400 KB.
 MERGE_LIMIT = 16_384
+_SMALL = 64  # below this, finding the latest point in Python beats importing numpy
 
 MetricColumns = Mapping[tuple[str, str], tuple["array[int]", "array[int]", "array[float]"]]
 
@@ -32,7 +35,8 @@ class SqlMetrics(SqlBase):
             if not len(steps) == len(timestamps) == len(values):
                 raise InvalidArgument(f"metric {key!r}: steps, timestamps and values differ in length")
         if columns:
-            self._write(lambda conn: append_columns(conn, columns))
+            prepared = prepare_columns(columns)
+            self._write(lambda conn: append_columns(conn, prepared))
 
     def get_metric_history(self, run_id: str, key: str) -> MetricHistory:
         """Return every point logged for the metric, in logging order (empty if none)."""
@@ -70,25 +74,61 @@ def require_active_runs(conn: Connection, run_ids: Iterable[str]) -> None:
             raise InvalidArgument(f"run {run_id} is deleted; restore it before logging to it")
 
 
-def append_columns(conn: Connection, columns: MetricColumns) -> None:
-    """Append metric columns inside the caller's write transaction."""
-    columns = {pair: cols for pair, cols in columns.items() if len(cols[2])}
-    if not columns:
+@dataclass(frozen=True)
+class PreparedMetric:
+    """One metric's new points, packed, with its latest point worked out (done outside any transaction)."""
+
+    points: int
+    steps: bytes
+    timestamps: bytes
+    values: bytes
+    latest: dict[str, Any]
+
+
+PreparedColumns = dict[tuple[str, str], PreparedMetric]
+
+
+def prepare_columns(columns: MetricColumns) -> PreparedColumns:
+    """Pack columns and find latest points before a transaction, so the write lock is held briefly."""
+    prepared = {}
+    for (run_id, key), (steps, timestamps, values) in columns.items():
+        if not len(values):
+            continue
+        step, timestamp, value = latest_point(steps, timestamps, values)
+        is_nan = value != value
+        latest = {
+            "run_uuid": run_id,
+            "key": key,
+            "value": None if is_nan else value,
+            "is_nan": is_nan,
+            "timestamp": timestamp,
+            "step": step,
+        }
+        prepared[(run_id, key)] = PreparedMetric(
+            len(values), pack_ints(steps), pack_ints(timestamps), pack_floats(values), latest
+        )
+    return prepared
+
+
+def append_columns(conn: Connection, columns: MetricColumns | PreparedColumns) -> None:
+    """Append metric columns inside the caller's write transaction (prepare them first where possible)."""
+    prepared = _as_prepared(columns)
+    if not prepared:
         return
-    require_active_runs(conn, {run_id for run_id, _ in columns})
-    tails = _mergeable_tails(conn, columns)
+    require_active_runs(conn, {run_id for run_id, _ in prepared})
+    tails = _mergeable_tails(conn, prepared)
     new_chunks = []
-    for pair, (steps, timestamps, values) in columns.items():
+    for pair, metric in prepared.items():
         tail = tails.get(pair)
         if tail is not None:
             conn.execute(
                 update(metric_chunks)
                 .where(metric_chunks.c.chunk_id == tail.chunk_id)
                 .values(
-                    points=tail.points + len(values),
-                    steps=tail.steps + pack_ints(steps),
-                    timestamps=tail.timestamps + pack_ints(timestamps),
-                    metric_values=tail.metric_values + pack_floats(values),
+                    points=tail.points + metric.points,
+                    steps=tail.steps + metric.steps,
+                    timestamps=tail.timestamps + metric.timestamps,
+                    metric_values=tail.metric_values + metric.values,
                 )
             )
         else:
@@ -96,18 +136,24 @@ def append_columns(conn: Connection, columns: MetricColumns) -> None:
                 {
                     "run_uuid": pair[0],
                     "key": pair[1],
-                    "points": len(values),
-                    "steps": pack_ints(steps),
-                    "timestamps": pack_ints(timestamps),
-                    "metric_values": pack_floats(values),
+                    "points": metric.points,
+                    "steps": metric.steps,
+                    "timestamps": metric.timestamps,
+                    "metric_values": metric.values,
                 }
             )
     if new_chunks:
         conn.execute(metric_chunks.insert(), new_chunks)
-    _upsert_latest(conn, columns)
+    _upsert_latest(conn, [metric.latest for metric in prepared.values()])
 
 
-def _mergeable_tails(conn: Connection, columns: MetricColumns) -> dict[tuple[str, str], Any]:
+def _as_prepared(columns: MetricColumns | PreparedColumns) -> PreparedColumns:
+    if all(isinstance(value, PreparedMetric) for value in columns.values()):
+        return dict(columns)  # type: ignore[arg-type]
+    return prepare_columns(columns)  # type: ignore[arg-type]
+
+
+def _mergeable_tails(conn: Connection, columns: PreparedColumns) -> dict[tuple[str, str], Any]:
     """The newest chunk of each metric when the new points still fit into it, locked for update."""
     run_ids = sorted({run_id for run_id, _ in columns})
     newest = (
@@ -126,7 +172,7 @@ def _mergeable_tails(conn: Connection, columns: MetricColumns) -> dict[tuple[str
             ).where(metric_chunks.c.chunk_id.in_(newest))
         )
         if (row.run_uuid, row.key) in columns
-        and row.points + len(columns[(row.run_uuid, row.key)][2]) <= MERGE_LIMIT
+        and row.points + columns[(row.run_uuid, row.key)].points <= MERGE_LIMIT
     ]
     if not candidates:
         return {}
@@ -136,13 +182,19 @@ def _mergeable_tails(conn: Connection, columns: MetricColumns) -> dict[tuple[str
     tails = {}
     for row in conn.execute(stmt):
         # Re-check after the lock: a concurrent writer may have grown the chunk meanwhile.
-        if row.points + len(columns[(row.run_uuid, row.key)][2]) <= MERGE_LIMIT:
+        if row.points + columns[(row.run_uuid, row.key)].points <= MERGE_LIMIT:
             tails[(row.run_uuid, row.key)] = row
     return tails
 
 
 def latest_point(steps: array[int], timestamps: array[int], values: array[float]) -> tuple[int, int, float]:
     """The point that counts as the metric's latest: highest step, then timestamp, then value (NaN lowest)."""
+    if len(steps) <= _SMALL:
+        best = max(
+            range(len(steps)),
+            key=lambda i: (steps[i], timestamps[i], values[i] if values[i] == values[i] else -math.inf),
+        )
+        return steps[best], timestamps[best], values[best]
     import numpy as np
 
     step_arr = np.frombuffer(steps, dtype=np.int64)
@@ -158,21 +210,7 @@ def latest_point(steps: array[int], timestamps: array[int], values: array[float]
     return steps[index], timestamps[index], values[index]
 
 
-def _upsert_latest(conn: Connection, columns: MetricColumns) -> None:
-    rows = []
-    for (run_id, key), cols in columns.items():
-        step, timestamp, value = latest_point(*cols)
-        is_nan = value != value
-        rows.append(
-            {
-                "run_uuid": run_id,
-                "key": key,
-                "value": None if is_nan else value,
-                "is_nan": is_nan,
-                "timestamp": timestamp,
-                "step": step,
-            }
-        )
+def _upsert_latest(conn: Connection, rows: list[dict[str, Any]]) -> None:
     stmt = insert_for(conn, latest_metrics)
     current, incoming = latest_metrics.c, stmt.excluded
     newer = tuple_(incoming.step, incoming.timestamp, func.coalesce(incoming.value, float("-inf"))) > tuple_(

@@ -1,4 +1,4 @@
-"""Turning run rows and their params, tags and latest metrics into Run entities."""
+"""Turning run rows and their params, tags, latest metrics and inputs into Run entities."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from cairn.entities import LifecycleStage, Metric, Run, RunData, RunInfo, RunStatus
+from cairn.entities import LifecycleStage, Metric, Run, RunData, RunInfo, RunInputs, RunStatus
+from cairn.store.sql.inputs import load_run_inputs
 from cairn.store.sql.tables import latest_metrics, params, runs, tags
 
 _IN_CHUNK = 900  # stays under SQLite's bound-parameter limit on old builds
@@ -35,17 +36,18 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
     run_params: dict[str, dict[str, str]] = {}
     run_tags: dict[str, dict[str, str]] = {}
     run_metrics: dict[str, dict[str, Metric]] = {}
+    inputs: dict[str, RunInputs] = {}
     for start in range(0, len(run_ids), _IN_CHUNK):
         chunk = list(run_ids[start : start + _IN_CHUNK])
-        for row in conn.execute(select(runs).where(runs.c.run_uuid.in_(chunk))):
+        for row in conn.execute(select(runs).where(runs.c.run_uuid.in_(chunk))).all():
             infos[row.run_uuid] = run_info_from_row(row)
         for run_id, key, value in conn.execute(
             select(params.c.run_uuid, params.c.key, params.c.value).where(params.c.run_uuid.in_(chunk))
-        ):
+        ).all():
             run_params.setdefault(run_id, {})[key] = value
         for run_id, key, value in conn.execute(
             select(tags.c.run_uuid, tags.c.key, tags.c.value).where(tags.c.run_uuid.in_(chunk))
-        ):
+        ).all():
             run_tags.setdefault(run_id, {})[key] = value
         metric_columns = (
             latest_metrics.c.run_uuid,
@@ -57,9 +59,10 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
         )
         for run_id, key, value, is_nan, timestamp, step in conn.execute(
             select(*metric_columns).where(latest_metrics.c.run_uuid.in_(chunk))
-        ):
+        ).all():
             number = math.nan if is_nan else value
             run_metrics.setdefault(run_id, {})[key] = Metric(key, number, timestamp, step)
+        inputs.update(load_run_inputs(conn, chunk))
     found = []
     for run_id in run_ids:
         info = infos.get(run_id)
@@ -72,5 +75,5 @@ def load_runs(conn: Connection, run_ids: Sequence[str]) -> list[Run]:
             tags=run_tags.get(run_id, {}),
             latest_metrics=latest,
         )
-        found.append(Run(info=info, data=data))
+        found.append(Run(info=info, data=data, inputs=inputs.get(run_id, RunInputs())))
     return found

@@ -29,7 +29,7 @@ from cairn.entities import LifecycleStage, Metric, PagedList, Param, Run, RunInf
 from cairn.errors import Conflict, InvalidArgument, NotFound
 from cairn.store.search import RUN_SEARCH, parse_filter, parse_order_by
 from cairn.store.sql.base import SqlBase
-from cairn.store.sql.metrics import append_columns, require_active_runs
+from cairn.store.sql.metrics import append_columns, prepare_columns, require_active_runs
 from cairn.store.sql.run_loading import load_runs, run_info_from_row
 from cairn.store.sql.search_sql import apply_run_order, run_where_clauses
 from cairn.store.sql.tables import experiments, runs
@@ -183,7 +183,7 @@ class SqlRuns(SqlBase):
         run_id = validate_run_id(run_id)
         new_params = _checked_params(params)
         new_tags = {t.key: t.value for t in _checked_tags(tags)}
-        columns = _metric_columns(run_id, metrics)
+        columns = prepare_columns(_metric_columns(run_id, metrics))
 
         def work(conn: Connection) -> None:
             require_active_runs(conn, [run_id])

@@ -8,9 +8,20 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Table, and_, case, false, literal, select, true
 from sqlalchemy.sql.elements import UnaryExpression
 
+from cairn.entities.dataset import DATASET_CONTEXT_TAG
 from cairn.errors import InvalidArgument
 from cairn.store.search import Comparison, Entity, OrderKey
-from cairn.store.sql.tables import experiment_tags, experiments, latest_metrics, params, runs, tags
+from cairn.store.sql.tables import (
+    datasets,
+    experiment_tags,
+    experiments,
+    input_tags,
+    latest_metrics,
+    params,
+    run_inputs,
+    runs,
+    tags,
+)
 
 _RUN_ATTRIBUTES: dict[str, Any] = {
     "run_id": runs.c.run_uuid,
@@ -133,12 +144,38 @@ def run_where_clauses(comparisons: Sequence[Comparison], dialect: str) -> list[C
             clauses.append(build(table, comparison, dialect))
         elif entity is Entity.ATTRIBUTE:
             clauses.append(_attribute_clause(_RUN_ATTRIBUTES, comparison, dialect))
+        elif entity is Entity.DATASET:
+            clauses.append(_dataset_clause(comparison, dialect))
         else:
-            raise InvalidArgument(
-                f"filtering on {entity.value}s ({comparison.key.name!r}) needs dataset inputs, "
-                "which runs of this store do not record yet"
-            )
+            raise InvalidArgument(f"runs cannot be filtered on {entity.value} {comparison.key.name!r}")
     return clauses
+
+
+def _dataset_clause(comparison: Comparison, dialect: str) -> ColumnElement[bool]:
+    """A correlated EXISTS: the run has a dataset input whose name, digest or context matches.
+
+    As in MLflow, `!=` and `NOT IN` ask for an input that differs, not for the absence of a matching one.
+    """
+    field = comparison.key.name
+    if field == "context":
+        context = select(literal(1)).where(
+            input_tags.c.run_uuid == runs.c.run_uuid,
+            input_tags.c.key == DATASET_CONTEXT_TAG,
+            compare(input_tags.c.value, comparison.op, comparison.value, dialect),
+        )
+        return context.exists()
+    if field not in ("name", "digest"):
+        raise InvalidArgument(f"datasets.{field} cannot be searched; use name, digest or context")
+    linked = run_inputs.join(datasets, datasets.c.dataset_uuid == run_inputs.c.dataset_uuid)
+    matches = (
+        select(literal(1))
+        .select_from(linked)
+        .where(
+            run_inputs.c.run_uuid == runs.c.run_uuid,
+            compare(datasets.c[field], comparison.op, comparison.value, dialect),
+        )
+    )
+    return matches.exists()
 
 
 def _attribute_clause(columns: dict[str, Any], comparison: Comparison, dialect: str) -> ColumnElement[bool]:

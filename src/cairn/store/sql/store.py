@@ -11,7 +11,10 @@ from cairn._internal.validation import validate_run_id
 from cairn.entities import ArtifactInfo
 from cairn.store.sql import schema
 from cairn.store.sql.engine import create_store_engine
+from cairn.store.sql.experiment_tags import SqlExperimentTags
 from cairn.store.sql.experiments import SqlExperiments
+from cairn.store.sql.ingest import SqlIngest
+from cairn.store.sql.inputs import SqlInputs
 from cairn.store.sql.metrics import SqlMetrics, require_active_runs
 from cairn.store.sql.purge import SqlPurge
 from cairn.store.sql.runs import SqlRuns
@@ -19,7 +22,7 @@ from cairn.store.sql.tables import artifact_files
 from cairn.store.sql.upsert import insert_for
 
 
-class SqlStore(SqlExperiments, SqlRuns, SqlMetrics, SqlPurge):
+class SqlStore(SqlExperiments, SqlExperimentTags, SqlRuns, SqlInputs, SqlMetrics, SqlIngest, SqlPurge):
     """A `TrackingStore` on SQLAlchemy: SQLite embedded, PostgreSQL in production.
 
     Args:
