@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from cairn.server.native import models
-from cairn.store.rest.wire_format import decode_history
+from cairn.store.wire_format import decode_history
 from live_server import LiveServer
 
 API = "/api/v1"

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cairn.store.rest.wire_format import INGEST_CONTENT_TYPE, encode_ingest
 from cairn.store.sql import SqlStore
+from cairn.store.wire_format import INGEST_CONTENT_TYPE, encode_ingest
 from live_server import LiveServer, serve
 
 INGEST = "/api/v1/metrics/ingest"

@@ -59,7 +59,7 @@ def test_unexpected_error_is_500_json_with_headers_and_counted(live_server: Live
     assert response.status_code == 500
     assert response.json()["error_code"] == "INTERNAL_ERROR"
     assert response.headers["x-content-type-options"] == "nosniff"
-    assert response.headers["x-request-id"]
+    assert response.headers["x-request-id"] in response.json()["message"]
     metrics = httpx.get(f"{live_server.url}/metrics").text
     route = f"/api{EXPERIMENT_GET}"
     assert sample(metrics, "cairn_http_requests_total", method="GET", route=route, status="500") == 1

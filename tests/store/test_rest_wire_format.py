@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cairn.entities import MetricHistory
 from cairn.errors import InvalidArgument
 from cairn.store.rest.ingest import plan_chunks
-from cairn.store.rest.wire_format import (
+from cairn.store.wire_format import (
     decode_history,
     decode_ingest,
     encode_history,

@@ -73,7 +73,7 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, error: Exception) -> JSONResponse:
-    request_id = uuid.uuid4().hex
+    request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
     log.exception("request %s %s failed (request id %s)", request.method, request.url.path, request_id)
     message = f"Internal error; quote request id {request_id} when reporting it"
     return JSONResponse(error_body("INTERNAL_ERROR", message), status_code=500)

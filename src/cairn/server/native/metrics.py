@@ -15,7 +15,7 @@ from cairn.errors import CairnError
 from cairn.server.native.dependencies import ServicesDep
 from cairn.server.native.models import IngestResult, MetricHistoryModel, error_responses
 from cairn.server.services import Services
-from cairn.store.rest.wire_format import (
+from cairn.store.wire_format import (
     HISTORY_CONTENT_TYPE,
     INGEST_CONTENT_TYPE,
     MetricColumns,

@@ -20,7 +20,7 @@ from cairn.entities import (
     RunStatus,
     ViewType,
 )
-from cairn.store.rest.wire_format import float_from_json, float_to_json
+from cairn.store.wire_format import float_from_json, float_to_json
 
 MAX_BATCH_ITEMS = 10_000
 MAX_IDS = 10_000

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from cairn.errors import InvalidArgument
 from cairn.store.rest.session import HttpSession
-from cairn.store.rest.wire_format import (
+from cairn.store.wire_format import (
     BYTES_PER_POINT,
     INGEST_CONTENT_TYPE,
     Columns,

@@ -22,7 +22,7 @@ from cairn.entities import (
     RunTag,
 )
 from cairn.errors import CairnError
-from cairn.store.rest.wire_format import float_from_json, float_to_json
+from cairn.store.wire_format import float_from_json, float_to_json
 
 
 def experiment_from_json(body: dict[str, Any]) -> Experiment:

@@ -11,7 +11,7 @@ from cairn.store.rest.json_entities import artifact_info_from_json, artifact_inf
 from cairn.store.rest.paths import run_path, segment
 from cairn.store.rest.runs import RestRuns
 from cairn.store.rest.session import HttpOptions, HttpSession, check_base_url
-from cairn.store.rest.wire_format import HISTORY_CONTENT_TYPE, MetricColumns, decode_history
+from cairn.store.wire_format import HISTORY_CONTENT_TYPE, MetricColumns, decode_history
 
 # Records are upserts, so a long list may go in several requests; each stays well under the server's cap.
 RECORDS_PER_REQUEST = 5000
