@@ -10,7 +10,7 @@ from starlette.datastructures import QueryParams
 
 from cairn.entities import Metric
 from cairn.errors import InvalidArgument
-from cairn.server.mlflow.proto_json import metric_json, number_json
+from cairn.server.mlflow.proto_json import metric_json
 from cairn.server.mlflow.requests import (
     boolean,
     camel_case,
@@ -23,6 +23,7 @@ from cairn.server.mlflow.requests import (
     string,
     strings,
 )
+from cairn.store.wire_format import float_to_json as number_json
 
 SPEC = (
     string("run_id", required=True, alias="run_uuid"),

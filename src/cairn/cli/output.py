@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
+
+from cairn.store.wire_format import float_to_json
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,15 +26,6 @@ MAX_PARAM_COLUMNS = 3
 def echo_json(data: Any) -> None:
     """Print `data` as indented, strictly valid JSON."""
     click.echo(json.dumps(data, indent=2, allow_nan=False))
-
-
-def json_number(value: float) -> float | str:
-    """A float for JSON; NaN and infinities become the strings "NaN", "Infinity" and "-Infinity"."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def experiment_dict(experiment: Experiment) -> dict[str, Any]:
@@ -66,7 +58,7 @@ def run_dict(run: Run) -> dict[str, Any]:
         },
         "data": {
             "params": dict(run.data.params),
-            "metrics": {key: json_number(value) for key, value in run.data.metrics.items()},
+            "metrics": {key: float_to_json(value) for key, value in run.data.metrics.items()},
             "tags": dict(run.data.tags),
         },
     }

@@ -7,24 +7,15 @@ unset fields omitted, and doubles NaN/±Infinity as the strings "NaN", "Infinity
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi.responses import Response
 
 from cairn.entities import Experiment, Metric, Run, RunInfo
+from cairn.store.wire_format import float_to_json
 
 JsonObject = dict[str, Any]
-
-
-def number_json(value: float) -> float | str:
-    """A double as protobuf JSON writes it: a number, or "NaN", "Infinity" or "-Infinity"."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 def key_values_json(items: Mapping[str, str]) -> list[JsonObject]:
@@ -67,7 +58,7 @@ def metric_json(metric: Metric, run_id: str | None = None) -> JsonObject:
     """A `Metric` message; with `run_id`, a `MetricWithRunId`."""
     shape: JsonObject = {
         "key": metric.key,
-        "value": number_json(metric.value),
+        "value": float_to_json(metric.value),
         "timestamp": metric.timestamp,
         "step": metric.step,
     }
@@ -93,6 +84,6 @@ def run_json(run: Run, inputs: Mapping[str, Any] | None = None) -> JsonObject:
 
 
 def json_response(payload: Mapping[str, Any]) -> Response:
-    """A 200 response with `payload` as compact JSON (no NaN literals: callers use `number_json`)."""
+    """A 200 response with `payload` as compact JSON (no NaN literals: callers use `float_to_json`)."""
     body = json.dumps(payload, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
     return Response(content=body.encode(), media_type="application/json")

@@ -14,10 +14,11 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import httpx
 
 from cairn.entities import ArtifactInfo
-from cairn.errors import CairnError, Conflict, InvalidArgument, NotFound, PermissionDenied
+from cairn.errors import CairnError, InvalidArgument, NotFound
 from cairn.store.artifacts.local_files import write_atomically
 from cairn.store.artifacts.local_tree import plan_local_tree
 from cairn.store.artifacts.paths import join_key, safe_artifact_path
+from cairn.store.rest.errors import error_from_response
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -26,14 +27,6 @@ PROXY_SCHEME = "mlflow-artifacts"
 PROXY_PATH = "/api/2.0/mlflow-artifacts/artifacts"
 CHUNK_SIZE = 1024 * 1024
 TIMEOUT = httpx.Timeout(300.0, connect=30.0)
-_ERRORS: dict[int, type[CairnError]] = {
-    400: InvalidArgument,
-    401: PermissionDenied,
-    403: PermissionDenied,
-    404: NotFound,
-    409: Conflict,
-    413: InvalidArgument,
-}
 
 
 class RestArtifactStore:
@@ -237,16 +230,9 @@ def _send(http: httpx.Client, request: httpx.Request, stream: bool = False) -> h
         return response
     try:
         response.read()
-        payload = response.json()
-        message = payload.get("message") if isinstance(payload, dict) else None
-    except ValueError:
-        message = None
     finally:
         response.close()
-    error = _ERRORS.get(response.status_code, CairnError)
-    raise error(
-        f"{request.method} {request.url.path}: {message or response.text[:200] or response.reason_phrase}"
-    )
+    raise error_from_response(response)
 
 
 class _HashingBody:

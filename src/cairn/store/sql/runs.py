@@ -28,10 +28,10 @@ from cairn._internal.validation import (
 from cairn.entities import LifecycleStage, Metric, PagedList, Param, Run, RunInfo, RunStatus, RunTag, ViewType
 from cairn.errors import Conflict, InvalidArgument, NotFound
 from cairn.store.search import RUN_SEARCH, parse_filter, parse_order_by
-from cairn.store.sql.base import SqlBase
 from cairn.store.sql.metrics import append_columns, prepare_columns, require_active_runs
 from cairn.store.sql.run_loading import load_runs, run_info_from_row
 from cairn.store.sql.search_sql import apply_run_order, run_where_clauses
+from cairn.store.sql.statistics import SqlStatistics
 from cairn.store.sql.tables import experiments, runs
 from cairn.store.sql.tables import params as params_table
 from cairn.store.sql.tables import tags as tags_table
@@ -42,8 +42,8 @@ PARENT_RUN_TAG = "mlflow.parentRunId"
 STATUS_REASON_TAG = "cairn.status_reason"
 
 
-class SqlRuns(SqlBase):
-    """Create, change, log to and search runs."""
+class SqlRuns(SqlStatistics):
+    """Create, change, log to and search runs (refreshing planner statistics before searches)."""
 
     def create_run(
         self,
@@ -229,6 +229,7 @@ class SqlRuns(SqlBase):
         order_keys = parse_order_by(order_by, RUN_SEARCH)
         offset = decode_page_token(page_token)
         self.fail_stale_runs(self._heartbeat_timeout_ms, now_ms())
+        self.refresh_statistics_if_stale()
 
         def work(conn: Connection) -> tuple[list[Run], bool]:
             stmt = select(runs.c.run_uuid).where(

@@ -40,6 +40,7 @@ class SqlStore(SqlExperiments, SqlExperimentTags, SqlRuns, SqlInputs, SqlMetrics
         if upgrade:
             schema.ensure_current(engine)
         self.ensure_default_experiment()
+        self.refresh_statistics_if_stale()
 
     def record_artifacts(self, run_id: str, infos: Sequence[ArtifactInfo]) -> None:
         """Store (or replace) the size and digest of these artifact files."""
