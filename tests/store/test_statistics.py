@@ -34,7 +34,8 @@ def _add_runs(store: SqlStore, count: int) -> None:
 
 def _has_statistics(store: SqlStore) -> bool:
     with store.engine.connect() as conn:
-        return conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first() is not None
+        found = conn.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first()
+        return found is not None
 
 
 def test_statistics_follow_the_size_of_the_store(tmp_path: Path) -> None:

@@ -414,3 +414,16 @@ def test_out_of_range_steps_and_timestamps_are_refused(client: TrackingClient) -
         client.log_metric(run_id, "m", 1.0, step=1, timestamp=2**64)
     client.log_metric(run_id, "m", 2.0, step=3)
     assert [(p.step, p.value) for p in client.get_metric_history(run_id, "m")] == [(3, 2.0)]
+
+
+@pytest.mark.parametrize("points", [10, 5_000])
+def test_latest_point_rules_for_small_and_large_flushes(client: TrackingClient, points: int) -> None:
+    run_id = _run(client)
+    steps = [s % (points // 2) for s in range(points)]  # every step twice: ties broken by timestamp
+    client.log_metric_columns(run_id, "tied", [float(s) for s in range(points)], steps, list(range(points)))
+    client.log_metric_columns(run_id, "rising", [float(s) for s in range(points)], list(range(points)))
+    client.log_metric_columns(run_id, "same", [1.0] * (points - 1) + [7.0], [3] * points, [5] * points)
+    metrics = client.get_run(run_id).data.latest_metrics
+    assert (metrics["tied"].step, metrics["tied"].value) == (points // 2 - 1, float(points - 1))
+    assert (metrics["rising"].step, metrics["rising"].value) == (points - 1, float(points - 1))
+    assert metrics["same"].value == 7.0

@@ -195,6 +195,10 @@ def latest_point(steps: array[int], timestamps: array[int], values: array[float]
             key=lambda i: (steps[i], timestamps[i], values[i] if values[i] == values[i] else -math.inf),
         )
         return steps[best], timestamps[best], values[best]
+    highest = max(steps)
+    if steps.count(highest) == 1:  # the usual case, rising steps: no tie to break, no numpy needed
+        best = steps.index(highest)
+        return steps[best], timestamps[best], values[best]
     import numpy as np
 
     step_arr = np.frombuffer(steps, dtype=np.int64)
