@@ -56,6 +56,16 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
             "16",
         ],
     ),
+    "server_ingestion": (
+        "bench_server_ingestion.py",
+        ["--points", "1000000", "--bulk-points", "10000000", "--batch-points", "200000"],
+    ),
+    "server_run_creation": ("bench_server_run_creation.py", ["--runs", "1000", "--mlflow-runs", "200"]),
+    "server_search": (
+        "bench_server_search.py",
+        ["--runs", "100000", "--small-runs", "5000", "--repeats", "20", "--paging-repeats", "3"],
+    ),
+    "server_startup": ("bench_server_startup.py", ["--repeats", "5", "--single-worker-repeats", "5"]),
 }
 
 

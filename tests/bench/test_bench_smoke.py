@@ -15,6 +15,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 import harness  # noqa: E402
 import machine  # noqa: E402
+import pg_cluster  # noqa: E402
 import run_all  # noqa: E402
 
 TINY: dict[str, list[str]] = {
@@ -58,7 +59,21 @@ TINY: dict[str, list[str]] = {
         "--cold-procs",
         "2",
     ],
+    "server_ingestion": [
+        "--points",
+        "500",
+        "--bulk-points",
+        "2000",
+        "--batch-points",
+        "100",
+        "--per-call",
+        "50",
+    ],
+    "server_run_creation": ["--runs", "3", "--mlflow-runs", "2"],
+    "server_search": ["--runs", "30", "--small-runs", "10", "--repeats", "1", "--paging-repeats", "1"],
+    "server_startup": ["--repeats", "1", "--settle-s", "0.1"],
 }
+NEEDS_POSTGRES = {"server_ingestion"}
 # MLflow costs seconds per process (import and schema creation), so only two benchmarks run it here;
 # `python bench/run_all.py --quick` runs every MLflow path.
 WITH_MLFLOW = ["metric_history", "run_creation"]
@@ -117,6 +132,8 @@ def check_counts(data: dict[str, Any]) -> None:
     elif data["benchmark"] == "ingestion":
         for part in details.values():
             assert part["points_stored"] == part["points"] > 0
+    elif data["benchmark"].startswith("server_"):
+        check_server_counts(data)
     elif data["benchmark"] == "concurrency":
         main = details["main"]
         assert main["points_stored"] == main["points_expected"] == 2 * 200
@@ -124,8 +141,31 @@ def check_counts(data: dict[str, Any]) -> None:
         assert main["errors"] == 0
 
 
+def check_server_counts(data: dict[str, Any]) -> None:
+    """The server benchmarks read back what they wrote through the server."""
+    details = data["details"]
+    if data["benchmark"] == "server_ingestion":
+        cairn = details["cairn"]
+        for part in (cairn["native_loop"], cairn["native_columns"], cairn["mlflow_log_batch"]):
+            assert part["points_stored"] == part["points"] > 0
+    elif data["benchmark"] == "server_run_creation":
+        for part in details["cairn"].values():
+            assert part["runs_stored"] == part["runs"] > 0
+    elif data["benchmark"] == "server_search":
+        for part in (details["cairn_small"], details["cairn_big"]):
+            for client in ("mlflow_client", "native_client"):
+                assert [p["runs"] for p in part[client]["paging"]] == [part["runs"]]
+            assert (
+                part["mlflow_client"]["returned"] == part["native_client"]["returned"]
+            )  # the two APIs agree
+    elif data["benchmark"] == "server_startup":
+        assert details["cairn"]["memory"]["after_workload"]["processes"] >= 1 + 2  # supervisor, two workers
+
+
 @pytest.mark.parametrize("name", list(TINY))
 def test_benchmark_runs_for_cairn(name: str, tmp_path: Path) -> None:
+    if name in NEEDS_POSTGRES and not pg_cluster.pg_tools_available():
+        pytest.skip("initdb / pg_ctl not on PATH")
     data = run_benchmark(name, "cairn", tmp_path)
     check_shape(data, name, {"cairn"})
     check_counts(data)
