@@ -341,3 +341,28 @@ def test_experiment_tag_deletion_rules(http: httpx.Client) -> None:
     assert get(http, "/experiments/get", {"experiment_id": experiment_id})["experiment"]["tags"] == []
     error = post(http, "/experiments/delete-experiment-tag", {"experiment_id": "987654", "key": "k"}, 404)
     assert error["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_bare_nan_and_infinity_literals_are_accepted_and_malformed_json_is_400(
+    http: httpx.Client, server: LiveServer
+) -> None:
+    run_id = new_run(http)
+    body = f'{{"run_id": "{run_id}", "metrics": [{{"key": "n", "value": NaN, "timestamp": 1}}, '
+    body += '{"key": "i", "value": -Infinity, "timestamp": 1}]}'
+    response = http.post(
+        f"{server.url}/api/2.0/mlflow/runs/log-batch",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    metrics = {
+        m["key"]: m["value"] for m in get(http, "/runs/get", {"run_id": run_id})["run"]["data"]["metrics"]
+    }
+    assert metrics == {"n": "NaN", "i": "-Infinity"}
+    broken = http.post(
+        f"{server.url}/api/2.0/mlflow/runs/log-batch",
+        content=b'{"run_id": ',
+        headers={"Content-Type": "application/json"},
+    )
+    assert broken.status_code == 400
+    assert "not valid JSON" in broken.json()["message"]

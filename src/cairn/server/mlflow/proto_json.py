@@ -6,10 +6,10 @@ unset fields omitted, and doubles NaN/±Infinity as the strings "NaN", "Infinity
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from fastapi.responses import Response
 
 from cairn.entities import Experiment, Metric, Run, RunInfo
@@ -84,6 +84,5 @@ def run_json(run: Run, inputs: Mapping[str, Any] | None = None) -> JsonObject:
 
 
 def json_response(payload: Mapping[str, Any]) -> Response:
-    """A 200 response with `payload` as compact JSON (no NaN literals: callers use `float_to_json`)."""
-    body = json.dumps(payload, separators=(",", ":"), allow_nan=False, ensure_ascii=False)
-    return Response(content=body.encode(), media_type="application/json")
+    """A 200 response with `payload` as compact UTF-8 JSON (callers turn NaN and infinities into strings)."""
+    return Response(content=orjson.dumps(payload), media_type="application/json")

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import QueryParams
 
@@ -281,6 +282,10 @@ async def _read_capped(request: Request, limit: int) -> bytes:
 
 
 def _decode_json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass  # maybe bare NaN/Infinity, which Python clients may send and json accepts; else a real error
     try:
         return json.loads(body)
     except (ValueError, RecursionError) as error:
