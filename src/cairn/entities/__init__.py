@@ -6,6 +6,15 @@ from cairn.entities.experiment import Experiment
 from cairn.entities.lifecycle import LifecycleStage, RunStatus, ViewType
 from cairn.entities.metric import Metric, MetricHistory
 from cairn.entities.page import PagedList
+from cairn.entities.registry import (
+    LoggedModel,
+    LoggedModelStatus,
+    ModelStage,
+    ModelVersion,
+    ModelVersionStatus,
+    RegisteredModel,
+    RegistryChange,
+)
 from cairn.entities.run import Param, Run, RunData, RunInfo, RunTag
 
 __all__ = [
@@ -15,10 +24,17 @@ __all__ = [
     "Experiment",
     "InputTag",
     "LifecycleStage",
+    "LoggedModel",
+    "LoggedModelStatus",
     "Metric",
     "MetricHistory",
+    "ModelStage",
+    "ModelVersion",
+    "ModelVersionStatus",
     "PagedList",
     "Param",
+    "RegisteredModel",
+    "RegistryChange",
     "Run",
     "RunData",
     "RunInfo",

@@ -200,3 +200,67 @@ EXPERIMENT_SEARCH = SearchSchema(
     },
 )
 """What `search_experiments` filters and order_by may name."""
+
+_NAME_FIELD = FieldRule(ValueType.STRING, EQUALITY_COMPARATORS | PATTERN_COMPARATORS | LIST_COMPARATORS)
+_ORDER_ONLY_TIME = FieldRule(ValueType.INTEGER, frozenset())
+_REGISTRY_TAG_FIELD = FieldRule(ValueType.STRING, EQUALITY_COMPARATORS | PATTERN_COMPARATORS, orderable=False)
+
+REGISTERED_MODEL_SEARCH = SearchSchema(
+    subject="registered models",
+    entities={
+        Entity.ATTRIBUTE: EntityRule(
+            fields={
+                "name": _NAME_FIELD,
+                "creation_timestamp": _ORDER_ONLY_TIME,
+                "last_updated_timestamp": _ORDER_ONLY_TIME,
+            },
+            aliases={"timestamp": "creation_timestamp"},
+        ),
+        Entity.TAG: EntityRule(any_key=_REGISTRY_TAG_FIELD),
+    },
+)
+"""What `search_registered_models` filters and order_by may name (MLflow's grammar: no IS NULL)."""
+
+MODEL_VERSION_SEARCH = SearchSchema(
+    subject="model versions",
+    entities={
+        Entity.ATTRIBUTE: EntityRule(
+            fields={
+                "name": _NAME_FIELD,
+                "run_id": FieldRule(
+                    ValueType.STRING, EQUALITY_COMPARATORS | LIST_COMPARATORS, orderable=False
+                ),
+                "source_path": FieldRule(
+                    ValueType.STRING, EQUALITY_COMPARATORS | PATTERN_COMPARATORS, orderable=False
+                ),
+                "version_number": _TIME_FIELD,
+                "creation_timestamp": _TIME_FIELD,
+                "last_updated_timestamp": _TIME_FIELD,
+            },
+            aliases={"timestamp": "creation_timestamp"},
+        ),
+        Entity.TAG: EntityRule(any_key=_REGISTRY_TAG_FIELD),
+    },
+)
+"""What `search_model_versions` filters and order_by may name."""
+
+LOGGED_MODEL_SEARCH = SearchSchema(
+    subject="logged models",
+    entities={
+        Entity.ATTRIBUTE: EntityRule(
+            fields={
+                "name": _STRING_FIELD,
+                "model_id": _STRING_FIELD,
+                "model_type": _STRING_FIELD,
+                "status": _STRING_FIELD,
+                "source_run_id": _STRING_FIELD,
+                "creation_timestamp": _TIME_FIELD,
+                "last_updated_timestamp": _TIME_FIELD,
+            },
+            aliases={"creation_time": "creation_timestamp", "last_updated_time": "last_updated_timestamp"},
+        ),
+        Entity.PARAM: EntityRule(any_key=_REGISTRY_TAG_FIELD),
+        Entity.TAG: EntityRule(any_key=_REGISTRY_TAG_FIELD),
+    },
+)
+"""What `search_logged_models` filters may name; order_by takes (attribute, ascending) pairs."""

@@ -15,15 +15,35 @@ from cairn.store.sql.experiment_tags import SqlExperimentTags
 from cairn.store.sql.experiments import SqlExperiments
 from cairn.store.sql.ingest import SqlIngest
 from cairn.store.sql.inputs import SqlInputs
+from cairn.store.sql.logged_model_search import SqlLoggedModelSearch
+from cairn.store.sql.logged_models import SqlLoggedModels
 from cairn.store.sql.metrics import SqlMetrics, require_active_runs
+from cairn.store.sql.model_aliases import SqlModelAliases
+from cairn.store.sql.model_version_search import SqlModelVersionSearch
+from cairn.store.sql.model_versions import SqlModelVersions
 from cairn.store.sql.purge import SqlPurge
+from cairn.store.sql.registered_models import SqlRegisteredModels
 from cairn.store.sql.runs import SqlRuns
 from cairn.store.sql.tables import artifact_files
 from cairn.store.sql.upsert import insert_for
 
 
-class SqlStore(SqlExperiments, SqlExperimentTags, SqlRuns, SqlInputs, SqlMetrics, SqlIngest, SqlPurge):
-    """A `TrackingStore` on SQLAlchemy: SQLite embedded, PostgreSQL in production.
+class SqlStore(
+    SqlExperiments,
+    SqlExperimentTags,
+    SqlRuns,
+    SqlInputs,
+    SqlMetrics,
+    SqlIngest,
+    SqlPurge,
+    SqlRegisteredModels,
+    SqlModelVersions,
+    SqlModelVersionSearch,
+    SqlModelAliases,
+    SqlLoggedModels,
+    SqlLoggedModelSearch,
+):
+    """A `TrackingStore` and `RegistryStore` on SQLAlchemy: SQLite embedded, PostgreSQL in production.
 
     Args:
         db_url: `sqlite:///path/to/file.db` or `postgresql://user@host/db`.
