@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "ActiveRun": "cairn.tracking.active_run",
+    "RegistryClient": "cairn.registry.client",
     "TrackingClient": "cairn.tracking.client",
     "active_run": "cairn.tracking.fluent",
     "autolog": "cairn.tracking.autolog",
@@ -45,6 +46,7 @@ _EXPORTS = {
 
 __all__ = [
     "ActiveRun",
+    "RegistryClient",
     "TrackingClient",
     "__version__",
     "active_run",
@@ -78,6 +80,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from cairn.registry.client import RegistryClient
     from cairn.tracking.active_run import ActiveRun
     from cairn.tracking.autolog import autolog
     from cairn.tracking.client import TrackingClient
@@ -112,7 +115,13 @@ if TYPE_CHECKING:
     )
 
 
+_SUBMODULES = frozenset({"lightgbm", "models", "onnx", "pyfunc", "pytorch", "registry", "sklearn", "xgboost"})
+"""Packages reachable as attributes after a bare `import cairn` (e.g. `cairn.sklearn.log_model`)."""
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"cairn.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'cairn' has no attribute {name!r}")

@@ -35,14 +35,7 @@ class ArtifactMethods:
         `mlflow-artifacts:` URIs are reached through the tracking server's artifact proxy; any other
         URI is a store this process reaches directly.
         """
-        uri = self._artifact_uri(run_id)
-        if uri.startswith(f"{PROXY_SCHEME}:"):
-            from cairn.store.rest.artifacts import RestArtifactStore
-
-            return RestArtifactStore.from_uri(uri, self.tracking_uri)
-        from cairn.store.artifacts import artifact_store_for
-
-        return artifact_store_for(uri)
+        return artifact_store_at(self._artifact_uri(run_id), self.tracking_uri)
 
     def log_artifact(self, run_id: str, local_path: str | Path, artifact_path: str | None = None) -> None:
         """Store a local file (or folder, under its own name) in the run's artifacts."""
@@ -100,3 +93,18 @@ class ArtifactMethods:
         destination = Path(dst_path) if dst_path is not None else Path(tempfile.mkdtemp(prefix="cairn-"))
         destination.mkdir(parents=True, exist_ok=True)
         return str(self.artifact_store(run_id).download(path or None, destination))
+
+
+def artifact_store_at(artifact_uri: str, tracking_uri: str) -> ArtifactStore:
+    """The artifact store rooted at `artifact_uri`, a location the metadata store handed out.
+
+    `mlflow-artifacts:` URIs are reached through the tracking server's artifact proxy; any other URI is a
+    store this process reaches directly.
+    """
+    if artifact_uri.startswith(f"{PROXY_SCHEME}:"):
+        from cairn.store.rest.artifacts import RestArtifactStore
+
+        return RestArtifactStore.from_uri(artifact_uri, tracking_uri)
+    from cairn.store.artifacts import artifact_store_for
+
+    return artifact_store_for(artifact_uri)

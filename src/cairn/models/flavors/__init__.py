@@ -1,0 +1,1 @@
+"""One module per ML library that can save and load models (each defines FLAVOR)."""
