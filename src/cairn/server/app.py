@@ -16,8 +16,10 @@ from cairn.server.config import ServerConfig
 from cairn.server.errors import install_error_handlers
 from cairn.server.mlflow import artifacts as mlflow_artifacts
 from cairn.server.mlflow import inputs as mlflow_inputs
+from cairn.server.mlflow import registry as mlflow_registry
 from cairn.server.mlflow import tracking as mlflow_tracking
 from cairn.server.native import artifacts as native_artifacts
+from cairn.server.native import registry as native_registry
 from cairn.server.native import tracking as native_tracking
 from cairn.server.observability import ObservabilityMiddleware, ServerMetrics
 from cairn.server.security import SecurityMiddleware
@@ -58,10 +60,12 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(native_tracking.router, prefix=NATIVE_PREFIX)
     app.include_router(native_artifacts.router, prefix=NATIVE_PREFIX)
+    app.include_router(native_registry.router, prefix=NATIVE_PREFIX)
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking.router, prefix=prefix)
         app.include_router(mlflow_inputs.router, prefix=prefix)
         app.include_router(mlflow_artifacts.listing_router, prefix=prefix)
+        app.include_router(mlflow_registry.router, prefix=prefix)
     for prefix in MLFLOW_ARTIFACT_PREFIXES:
         app.include_router(mlflow_artifacts.router, prefix=prefix)
     return app

@@ -1,4 +1,4 @@
-"""RestStore: the TrackingStore (and PurgeStore) protocols over HTTP to a Cairn server's native API."""
+"""RestStore: the tracking, purge and registry store protocols over HTTP to a Cairn server's native API."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from cairn.store.rest.experiments import RestExperiments
 from cairn.store.rest.ingest import MAX_INGEST_BODY_BYTES, MetricSender
 from cairn.store.rest.json_entities import artifact_info_from_json, artifact_info_to_json
 from cairn.store.rest.paths import run_path, segment
+from cairn.store.rest.registry import RestRegistry
 from cairn.store.rest.runs import RestRuns
 from cairn.store.rest.session import HttpOptions, HttpSession, check_base_url
 from cairn.store.wire_format import HISTORY_CONTENT_TYPE, MetricColumns, decode_history
@@ -17,7 +18,7 @@ from cairn.store.wire_format import HISTORY_CONTENT_TYPE, MetricColumns, decode_
 RECORDS_PER_REQUEST = 5000
 
 
-class RestStore(RestExperiments, RestRuns):
+class RestStore(RestExperiments, RestRuns, RestRegistry):
     """A tracking store that is a Cairn server: `cairn.set_tracking_uri("http://host:5000")` uses one.
 
     Errors come back as the CairnError the server raised (`NotFound`, `AlreadyExists`, `InvalidArgument`,
