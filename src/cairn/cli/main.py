@@ -10,6 +10,8 @@ from cairn.cli.context import CliContext
 from cairn.cli.db import db_group
 from cairn.cli.experiments import experiments_group
 from cairn.cli.gc import gc_command
+from cairn.cli.model_registry import add_registry_commands
+from cairn.cli.models import models_group
 from cairn.cli.runs import runs_group
 from cairn.cli.server import server_command, ui_command
 from cairn.errors import CairnError
@@ -47,6 +49,8 @@ cli.add_command(experiments_group)
 cli.add_command(runs_group)
 cli.add_command(db_group)
 cli.add_command(gc_command)
+add_registry_commands(models_group)
+cli.add_command(models_group)
 cli.add_command(server_command)
 cli.add_command(ui_command)
 

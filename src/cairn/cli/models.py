@@ -1,0 +1,111 @@
+"""`cairn models`: build a model's environment or container context, and serve a model over HTTP."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cairn.cli.context import CliContext, pass_cli
+from cairn.errors import NotFound
+
+
+@click.group("models")
+def models_group() -> None:
+    """Model packages and the model registry."""
+
+
+def local_package(state: CliContext, model_uri: str) -> Path:
+    """The local folder of a model: a folder path as given, else the package a URI names, fetched."""
+    if model_uri.startswith("file://"):
+        model_uri = model_uri.removeprefix("file://")
+    path = Path(model_uri).expanduser()
+    if path.is_dir():
+        return path
+    if ":/" not in model_uri:
+        raise NotFound(f"model {model_uri!r}: no such folder, and not a runs:/ or models:/ URI")
+    from cairn.models.remote import fetch_model
+
+    return fetch_model(model_uri, tracking_uri=state.resolved_uri())
+
+
+@models_group.command("env")
+@click.argument("model_uri")
+@click.option(
+    "--target",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the new virtual environment (must not exist or be empty).",
+)
+@click.option("--python", metavar="PYTHON", help="Interpreter for the environment [default: this one].")
+@click.option(
+    "--installer",
+    type=click.Choice(["uv", "pip"]),
+    help="Tool that builds the environment [default: uv when on PATH, else venv + pip].",
+)
+@click.option("--quiet", is_flag=True, help="Do not show the installer's output.")
+@pass_cli
+def env_command(
+    state: CliContext, model_uri: str, target: Path, python: str | None, installer: str | None, quiet: bool
+) -> None:
+    """Build a virtual environment from a model's requirements lock, with Cairn to serve it.
+
+    MODEL_URI is a package folder, runs:/<run_id>/<path>, models:/<name>/<version> or models:/<name>@<alias>.
+    """
+    from cairn.models.environment_builder import build_environment
+
+    model_dir = local_package(state, model_uri)
+    env_python = build_environment(
+        model_dir,
+        target,
+        python=python,
+        installer=installer,
+        on_output=None if quiet else lambda line: click.echo(line, err=True),
+    )
+    click.echo(f"Environment ready at {target}; its interpreter is {env_python}")
+
+
+@models_group.command("build")
+@click.argument("model_uri")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the build context (must not exist or be empty).",
+)
+@pass_cli
+def build_command(state: CliContext, model_uri: str, out_dir: Path) -> None:
+    """Write a container build context (model, lock, Dockerfile, entrypoint) that serves a model.
+
+    MODEL_URI is a package folder, runs:/<run_id>/<path>, models:/<name>/<version> or models:/<name>@<alias>.
+    """
+    from cairn.models.build_context import write_build_context
+
+    written = write_build_context(local_package(state, model_uri), out_dir)
+    click.echo(f"Wrote the build context to {written}; build it with: docker build -t <image> {written}")
+
+
+@models_group.command("serve")
+@click.argument("model_uri")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option(
+    "--max-body-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Largest request body accepted [default: 64 MiB].",
+)
+@pass_cli
+def serve_command(
+    state: CliContext, model_uri: str, host: str, port: int, max_body_bytes: int | None
+) -> None:
+    """Serve a model over HTTP in this environment: POST /invocations, GET /ping, /health and /version.
+
+    MODEL_URI is a package folder, runs:/<run_id>/<path>, models:/<name>/<version> or models:/<name>@<alias>.
+    """
+    from cairn.serving.app import DEFAULT_MAX_BODY_BYTES
+    from cairn.serving.entrypoint import serve_model
+
+    model_dir = local_package(state, model_uri)
+    serve_model(model_dir, host=host, port=port, max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES)

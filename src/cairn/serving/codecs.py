@@ -1,0 +1,241 @@
+"""Reading scoring requests (MLflow's JSON and CSV formats) and writing predictions as JSON.
+
+A JSON request holds exactly one input key, plus optional `params`:
+
+- `dataframe_split`: `{"columns": [...], "data": [[...], ...], "index": [...]}` -> a DataFrame;
+- `dataframe_records`: `[{"col": value, ...}, ...]` -> a DataFrame;
+- `instances` / `inputs`: a list -> a numpy array; a list of objects or an object of lists -> a dict of
+  numpy arrays, one per name; a single string or number is passed on unchanged.
+
+A CSV request is a table with a header row. Every problem is an `InvalidArgument` naming it.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cairn.errors import InvalidArgument
+
+JSON_MEDIA_TYPE = "application/json"
+CSV_MEDIA_TYPE = "text/csv"
+SUPPORTED_MEDIA_TYPES = (JSON_MEDIA_TYPE, CSV_MEDIA_TYPE)
+INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
+PARAMS_KEY = "params"
+_SPLIT_KEYS = frozenset({"columns", "data", "index"})
+
+
+@dataclass(frozen=True)
+class ScoringInput:
+    """A decoded request: the model input and the optional inference parameters."""
+
+    data: Any
+    params: dict[str, Any] | None = None
+
+
+def media_type_of(content_type: str | None) -> str | None:
+    """The supported media type a `Content-Type` header names ("text/csv; charset=utf-8" -> "text/csv").
+
+    Returns None when the header is missing or names a type the scoring app does not read.
+    """
+    if not content_type:
+        return None
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type if media_type in SUPPORTED_MEDIA_TYPES else None
+
+
+def decode_request(body: bytes, media_type: str) -> ScoringInput:
+    """Decode a request body of a supported media type into model input."""
+    if media_type == CSV_MEDIA_TYPE:
+        return ScoringInput(decode_csv(body))
+    if media_type == JSON_MEDIA_TYPE:
+        return decode_json(body)
+    raise InvalidArgument(
+        f"content type must be one of {', '.join(SUPPORTED_MEDIA_TYPES)}; got {media_type!r}"
+    )
+
+
+def decode_json(body: bytes) -> ScoringInput:
+    """Decode a JSON scoring request: exactly one input key plus optional `params`."""
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidArgument(f"request body is not valid JSON: {error}") from None
+    expected = ", ".join(INPUT_KEYS)
+    if not isinstance(payload, dict):
+        raise InvalidArgument(f"request body must be a JSON object with one of the keys {expected}")
+    unknown = sorted(key for key in payload if key not in INPUT_KEYS and key != PARAMS_KEY)
+    if unknown:
+        raise InvalidArgument(f"unknown top-level key(s) {', '.join(unknown)}; expected one of {expected}")
+    present = [key for key in INPUT_KEYS if key in payload]
+    if not present:
+        raise InvalidArgument(f"request body has no input; give one of the keys {expected}")
+    if len(present) > 1:
+        raise InvalidArgument(f"request body has several inputs ({', '.join(present)}); give exactly one")
+    key = present[0]
+    return ScoringInput(_DECODERS[key](payload[key]), _params(payload.get(PARAMS_KEY)))
+
+
+def decode_csv(body: bytes) -> pd.DataFrame:
+    """Decode a CSV table with a header row into a DataFrame."""
+    if not body.strip():
+        raise InvalidArgument("CSV request body is empty; send a header row and data rows")
+    try:
+        return pd.read_csv(io.BytesIO(body))
+    except (ValueError, UnicodeDecodeError) as error:  # pandas' ParserError is a ValueError
+        raise InvalidArgument(f"request body is not a valid CSV table: {error}") from None
+
+
+def _params(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidArgument(f"params must be a JSON object of name -> value; got {_json_kind(value)}")
+    return value
+
+
+def _dataframe_split(value: Any) -> pd.DataFrame:
+    if not isinstance(value, dict):
+        raise InvalidArgument(
+            f"dataframe_split must be an object with 'columns' and 'data'; got {_json_kind(value)}"
+        )
+    unknown = sorted(set(value) - _SPLIT_KEYS)
+    if unknown:
+        raise InvalidArgument(
+            f"dataframe_split has unknown key(s) {', '.join(unknown)}; allowed: columns, data, index"
+        )
+    data = value.get("data")
+    if not isinstance(data, list):
+        raise InvalidArgument(f"dataframe_split.data must be a list of rows; got {_json_kind(data)}")
+    for name in ("columns", "index"):
+        if value.get(name) is not None and not isinstance(value[name], list):
+            raise InvalidArgument(f"dataframe_split.{name} must be a list; got {_json_kind(value[name])}")
+    try:
+        return pd.DataFrame(data=data, columns=value.get("columns"), index=value.get("index"))
+    except (ValueError, TypeError) as error:
+        raise InvalidArgument(f"dataframe_split does not form a table: {error}") from None
+
+
+def _dataframe_records(value: Any) -> pd.DataFrame:
+    if not isinstance(value, list):
+        raise InvalidArgument(f"dataframe_records must be a list of objects; got {_json_kind(value)}")
+    for position, record in enumerate(value):
+        if not isinstance(record, dict):
+            raise InvalidArgument(
+                f"dataframe_records[{position}] must be an object; got {_json_kind(record)}"
+            )
+    return pd.DataFrame.from_records(value) if value else pd.DataFrame()
+
+
+def _tensor_input(key: str) -> Any:
+    def decode(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(name): _array(f"{key}.{name}", column) for name, column in value.items()}
+        if isinstance(value, list) and value and all(isinstance(row, dict) for row in value):
+            return _rows_to_columns(key, value)
+        if isinstance(value, list):
+            return _array(key, value)
+        if isinstance(value, (str, int, float, bool)):
+            return value
+        raise InvalidArgument(f"{key} must be a list, an object or a scalar; got {_json_kind(value)}")
+
+    return decode
+
+
+def _rows_to_columns(key: str, rows: list[dict[str, Any]]) -> dict[str, np.ndarray[Any, Any]]:
+    """Row-format tensors (`[{"a": 1, "b": 2}, ...]`) as one array per name; every row needs every name."""
+    names = list(rows[0])
+    for position, row in enumerate(rows):
+        if set(row) != set(names):
+            missing = sorted(set(names) - set(row)) or sorted(set(row) - set(names))
+            raise InvalidArgument(
+                f"{key}[{position}] differs from {key}[0] in the name(s) {', '.join(missing)}"
+            )
+    return {name: _array(f"{key}.{name}", [row[name] for row in rows]) for name in names}
+
+
+def _array(where: str, value: Any) -> np.ndarray[Any, Any]:
+    try:
+        return np.asarray(value)
+    except ValueError as error:  # ragged nesting
+        raise InvalidArgument(f"{where} is not a rectangular array: {error}") from None
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+_DECODERS = {
+    "dataframe_split": _dataframe_split,
+    "dataframe_records": _dataframe_records,
+    "instances": _tensor_input("instances"),
+    "inputs": _tensor_input("inputs"),
+}
+
+
+def encode_predictions(predictions: Any) -> bytes:
+    """The response body `{"predictions": ...}`: a DataFrame as a list of records, arrays as lists.
+
+    NaN and infinities become null; timestamps become ISO 8601 strings; bytes become base64 strings.
+
+    Raises:
+        TypeError: The predictions hold a value JSON cannot represent.
+    """
+    return json.dumps({"predictions": to_json_value(predictions)}, allow_nan=False).encode()
+
+
+def to_json_value(value: Any) -> Any:
+    """`value` made of JSON types only (dict, list, str, int, float, bool, None)."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, pd.DataFrame):
+        return [to_json_value(record) for record in value.to_dict(orient="records")]
+    if isinstance(value, (pd.Series, pd.Index)):
+        return [to_json_value(item) for item in value.tolist()]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "mM":  # tolist() would give integers; go item by item instead
+            return to_json_value(value[()]) if value.ndim == 0 else [to_json_value(item) for item in value]
+        return to_json_value(value.tolist())
+    if isinstance(value, Mapping):
+        return {str(key): to_json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_json_value(item) for item in value]
+    return _scalar_value(value)
+
+
+def _scalar_value(value: Any) -> Any:
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    elif isinstance(value, np.timedelta64):
+        value = pd.Timedelta(value)
+    elif isinstance(value, np.generic):
+        return to_json_value(value.item())
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, datetime.timedelta):
+        return value.total_seconds()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    raise TypeError(f"a prediction of type {kind} cannot be written as JSON")

@@ -1,0 +1,141 @@
+"""The model server process: `python -m cairn.serving.entrypoint --model DIR --host H --port P`.
+
+Loads the model package once (refusing a tampered one), then serves the scoring app with uvicorn in this
+process, without reload. Port 0 picks a free port; the line "serving http://HOST:PORT" on stderr names it.
+SIGTERM or Ctrl-C lets requests in flight finish before the process exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import logging
+import logging.config
+import os
+import signal
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from uvicorn.config import LOGGING_CONFIG
+
+from cairn.errors import CairnError
+from cairn.models import load_model
+from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, create_scoring_app
+
+MAX_BODY_ENV = "CAIRN_SERVING_MAX_BODY_BYTES"
+GRACEFUL_TIMEOUT_S = 30
+log = logging.getLogger("cairn.serving")
+
+
+def serve_model(
+    model_dir: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    log_level: str = "info",
+) -> None:
+    """Load the model package in `model_dir` and serve it until SIGTERM or Ctrl-C.
+
+    Raises:
+        NotFound, InvalidArgument: The package is missing, altered or cannot be loaded.
+    """
+    logging.config.dictConfig(_log_config(log_level))
+    model = load_model(model_dir)
+    app = create_scoring_app(model, max_body_bytes=max_body_bytes)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_config=_log_config(log_level),
+        log_level=log_level,
+        server_header=False,
+        lifespan="off",
+        ws="none",
+        timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
+    )
+    sock = config.bind_socket()
+    try:
+        bound_port = sock.getsockname()[1]
+        url_host = f"[{host}]" if ":" in host else host
+        log.info("Cairn model server (%s) serving http://%s:%d", model.spec.flavor, url_host, bound_port)
+        with _stop_signals_end_cleanly():
+            uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
+@contextlib.contextmanager
+def _stop_signals_end_cleanly() -> Iterator[None]:
+    """Make SIGTERM/SIGINT end the process normally once uvicorn has finished in-flight requests.
+
+    uvicorn handles the signal while serving and raises it again afterwards; this handler receives that
+    second signal instead of the default one, which would kill the process with a signal status.
+    """
+    previous = {
+        sig: signal.signal(sig, lambda _signum, _frame: None) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _log_config(log_level: str) -> dict[str, Any]:
+    """The logging setup: uvicorn's, plus Cairn's own messages on stderr."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["cairn"] = {"handlers": ["default"], "level": log_level.upper(), "propagate": False}
+    return config
+
+
+def _port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {port}")
+    return port
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m cairn.serving.entrypoint", description="Serve one Cairn model package over HTTP."
+    )
+    parser.add_argument("--model", required=True, help="Folder of the model package.")
+    parser.add_argument("--host", default="127.0.0.1", help="Interface to listen on (default: 127.0.0.1).")
+    parser.add_argument(
+        "--port", type=_port, default=8080, help="TCP port; 0 picks a free one (default: 8080)."
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=int(os.environ.get(MAX_BODY_ENV) or DEFAULT_MAX_BODY_BYTES),
+        help=f"Largest request body accepted [env: {MAX_BODY_ENV}; default: {DEFAULT_MAX_BODY_BYTES}].",
+    )
+    parser.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line and serve; returns the exit status (2 when the model cannot be served)."""
+    args = _parser().parse_args(argv)
+    try:
+        serve_model(
+            args.model,
+            host=args.host,
+            port=args.port,
+            max_body_bytes=args.max_body_bytes,
+            log_level=args.log_level,
+        )
+    except CairnError as error:
+        log.error("cannot serve %s: %s", args.model, error.message)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,78 @@
+"""`python -m cairn.serving.entrypoint` and `cairn models serve` as processes: serve, stop, refuse."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from model_server_process import ModelServerProcess
+
+from cairn.models import LoadedModel
+
+
+@pytest.mark.slow
+def test_entrypoint_serves_the_package_and_stops_cleanly(
+    sklearn_package: Path, sklearn_model: LoadedModel, features: pd.DataFrame
+) -> None:
+    server = ModelServerProcess(sys.executable, sklearn_package).wait_ready()
+    try:
+        response = httpx.post(
+            f"{server.url}/invocations",
+            json={"dataframe_split": features.to_dict(orient="split")},
+            timeout=30,
+        )
+        version = httpx.get(f"{server.url}/version", timeout=30)
+    finally:
+        status = server.stop()
+    assert response.status_code == 200, response.text
+    assert response.json() == {"predictions": sklearn_model.predict(features).tolist()}
+    assert version.json()["flavor"] == "sklearn"
+    assert status == 0
+    assert any(
+        "Cairn model server (sklearn) serving http://127.0.0.1:" in line for line in server.stderr_lines()
+    )
+
+
+def test_entrypoint_refuses_a_tampered_package(tmp_path: Path, sklearn_package: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sklearn_package, copy)
+    (copy / "requirements.txt").write_text("scikit-learn==0.0.1\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "cairn.serving.entrypoint", "--model", str(copy), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "cannot serve" in result.stderr
+    assert "'requirements.txt' was altered" in result.stderr
+
+
+def test_entrypoint_rejects_a_bad_port() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "cairn.serving.entrypoint", "--model", "x", "--port", "70000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "port must be between 0 and 65535, got 70000" in result.stderr
+
+
+@pytest.mark.slow
+def test_cli_serve_serves_the_package(sklearn_package: Path, features: pd.DataFrame) -> None:
+    script = (
+        "import sys; from cairn.cli.context import CliContext; from cairn.cli.models import models_group; "
+        "models_group.main(sys.argv[1:], obj=CliContext(None))"
+    )
+    command = [sys.executable, "-c", script, "serve", str(sklearn_package), "--port", "0"]
+    with ModelServerProcess(sys.executable, sklearn_package, command) as server:
+        response = httpx.post(f"{server.url}/invocations", json={"inputs": features.to_dict(orient="list")})
+    assert response.status_code == 200, response.text
+    assert len(response.json()["predictions"]) == len(features)
