@@ -66,6 +66,23 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
         ["--runs", "100000", "--small-runs", "5000", "--repeats", "20", "--paging-repeats", "3"],
     ),
     "server_startup": ("bench_server_startup.py", ["--repeats", "5", "--single-worker-repeats", "5"]),
+    "models": (
+        "bench_models.py",
+        [
+            "--trees",
+            "100",
+            "--repeats",
+            "5",
+            "--mlflow-repeats",
+            "3",
+            "--torch-mb",
+            "200",
+            "--torch-repeats",
+            "2",
+            "--fresh-repeats",
+            "3",
+        ],
+    ),
 }
 
 

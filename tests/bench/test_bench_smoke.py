@@ -72,6 +72,18 @@ TINY: dict[str, list[str]] = {
     "server_run_creation": ["--runs", "3", "--mlflow-runs", "2"],
     "server_search": ["--runs", "30", "--small-runs", "10", "--repeats", "1", "--paging-repeats", "1"],
     "server_startup": ["--repeats", "1", "--settle-s", "0.1"],
+    "models": [
+        "--trees",
+        "3",
+        "--repeats",
+        "1",
+        "--torch-mb",
+        "2",
+        "--torch-repeats",
+        "1",
+        "--fresh-repeats",
+        "1",
+    ],
 }
 NEEDS_POSTGRES = {"server_ingestion"}
 # MLflow costs seconds per process (import and schema creation), so only two benchmarks run it here;
