@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any
 
 import orjson
@@ -98,6 +99,7 @@ def messages(name: str, *fields: Field) -> Field:
     return Field(name, Kind.MESSAGE, repeated=True, fields=fields)
 
 
+@cache
 def camel_case(name: str) -> str:
     """The protobuf JSON (lowerCamelCase) spelling of a snake_case field name."""
     head, *rest = name.split("_")
@@ -134,10 +136,14 @@ def _pick(raw: Mapping[str, Any], field: Field, where: str) -> Any:
 
 
 def _spelled(raw: Mapping[str, Any], name: str, where: str) -> Any:
+    value = raw.get(name)
     camel = camel_case(name)
-    if camel != name and raw.get(name) is not None and raw.get(camel) is not None:
+    if camel == name:
+        return value
+    other = raw.get(camel)
+    if value is not None and other is not None:
         raise InvalidArgument(f"Both '{where}{name}' and '{where}{camel}' were given; use one spelling")
-    return raw[name] if raw.get(name) is not None else raw.get(camel)
+    return value if value is not None else other
 
 
 def _is_empty(value: Any, field: Field) -> bool:
@@ -157,15 +163,7 @@ def _convert_field(value: Any, field: Field, label: str) -> Any:
 
 
 def _convert(value: Any, field: Field, label: str) -> Any:
-    converters: dict[Kind, Callable[[Any, Field, str], Any]] = {
-        Kind.STRING: _to_string,
-        Kind.INTEGER: _to_integer,
-        Kind.NUMBER: _to_number,
-        Kind.BOOLEAN: _to_boolean,
-        Kind.ENUM: _to_enum,
-        Kind.MESSAGE: _to_message,
-    }
-    return converters[field.kind](value, field, label)
+    return _CONVERTERS[field.kind](value, field, label)
 
 
 def _to_string(value: Any, field: Field, label: str) -> str:
@@ -221,6 +219,16 @@ def _to_message(value: Any, field: Field, label: str) -> Args:
     if not isinstance(value, dict):
         raise _invalid(value, label, "expected a JSON object")
     return parse_fields(value, field.fields, f"{label}.")
+
+
+_CONVERTERS: dict[Kind, Callable[[Any, Field, str], Any]] = {
+    Kind.STRING: _to_string,
+    Kind.INTEGER: _to_integer,
+    Kind.NUMBER: _to_number,
+    Kind.BOOLEAN: _to_boolean,
+    Kind.ENUM: _to_enum,
+    Kind.MESSAGE: _to_message,
+}
 
 
 def _invalid(value: Any, label: str, reason: str) -> InvalidArgument:

@@ -18,9 +18,12 @@ from cairn.store.sql.metric_codec import pack_floats, pack_ints, unpack_floats, 
 from cairn.store.sql.tables import latest_metrics, metric_chunks, runs
 from cairn.store.sql.upsert import insert_for
 
-# A flush appends to the newest chunk of a metric while the result stays this small; otherwise it starts a
-# new chunk. Slow loggers thus end with few large chunks, and no append rewrites more than ~400 KB.
+# A flush appends to the newest chunk of a metric while that chunk holds fewer than MERGE_TAIL_LIMIT points
+# and the result stays within MERGE_LIMIT; otherwise it starts a new chunk. Slow loggers thus end with chunks
+# of about a thousand points, and an append rewrites at most ~25 KB per metric: rewriting a larger tail on
+# every request made steady log_batch traffic slow down as the tail grew.
 MERGE_LIMIT = 16_384
+MERGE_TAIL_LIMIT = 1_024
 _SMALL = 64  # below this, finding the latest point in Python beats importing numpy
 
 MetricColumns = Mapping[tuple[str, str], tuple["array[int]", "array[int]", "array[float]"]]
@@ -172,6 +175,7 @@ def _mergeable_tails(conn: Connection, columns: PreparedColumns) -> dict[tuple[s
             ).where(metric_chunks.c.chunk_id.in_(newest))
         )
         if (row.run_uuid, row.key) in columns
+        and row.points < MERGE_TAIL_LIMIT
         and row.points + columns[(row.run_uuid, row.key)].points <= MERGE_LIMIT
     ]
     if not candidates:
@@ -182,7 +186,10 @@ def _mergeable_tails(conn: Connection, columns: PreparedColumns) -> dict[tuple[s
     tails = {}
     for row in conn.execute(stmt):
         # Re-check after the lock: a concurrent writer may have grown the chunk meanwhile.
-        if row.points + columns[(row.run_uuid, row.key)].points <= MERGE_LIMIT:
+        if (
+            row.points < MERGE_TAIL_LIMIT
+            and row.points + columns[(row.run_uuid, row.key)].points <= MERGE_LIMIT
+        ):
             tails[(row.run_uuid, row.key)] = row
     return tails
 
