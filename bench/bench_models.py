@@ -52,6 +52,15 @@ def torch_model(megabytes: int) -> Any:
     return WideStack.of_size(megabytes)
 
 
+def torch_example() -> Any:
+    """One input row for the PyTorch model (MLflow's default format, pt2, needs one to trace)."""
+    import numpy as np
+
+    from torch_bench_model import WIDTH
+
+    return np.zeros((1, WIDTH), dtype=np.float32)
+
+
 def time_calls(work: Callable[[int], Any], repeats: int) -> dict[str, Any]:
     """One untimed warm-up call, then `repeats` timed calls (each gets its index)."""
     work(-1)
@@ -93,6 +102,7 @@ def cairn_log_models(server: ServerProcess, args: argparse.Namespace) -> dict[st
                     serialization="state_dict",
                     options={"model_class": "torch_bench_model:WideStack", "init_args": module.init_args},
                     code_paths=[str(BENCH_DIR / "torch_bench_model.py")],
+                    input_example=torch_example(),
                 )
 
         out["torch_log_s"] = time_calls(log_torch, args.torch_repeats)
@@ -152,7 +162,9 @@ def mlflow_log_models(server: ServerProcess, args: argparse.Namespace) -> dict[s
 
         def log_torch(i: int) -> None:
             with mlflow.start_run():
-                mlflow.pytorch.log_model(module, name="model", registered_model_name="bench-torch")
+                mlflow.pytorch.log_model(
+                    module, name="model", registered_model_name="bench-torch", input_example=torch_example()
+                )
 
         out["torch_log_s"] = time_calls(log_torch, args.torch_repeats)
     mlflow.set_tracking_uri("")
@@ -251,7 +263,7 @@ def build_rows(data: dict[str, Any], args: argparse.Namespace) -> list[Row]:
             get("cairn", *torch),
             get("mlflow", *torch),
             five_x(torch),
-            f"{args.torch_repeats} calls each; MLflow saves the whole module with pickle (its default)",
+            f"{args.torch_repeats} calls each; Cairn: state dict; MLflow: its default pt2 (torch.export)",
         ),
         Row(
             "fresh process: start Python, import, load models:/bench-sklearn@champion, predict (cold cache)",
@@ -285,7 +297,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
             "as the client. Each log_model call runs in its own new run and registers a new version.",
             "Both save scikit-learn with skops (MLflow 3.17's default too; it must be told to trust the "
             "forest's tree type, Cairn records the types it wrote). PyTorch: Cairn saves a state dict, "
-            "MLflow its default, torch.save of the whole module (pickle).",
+            "MLflow its default (pt2, torch.export); both get the same one-row input example.",
             "One untimed warm-up call precedes each timed series.",
         ],
         details=data,

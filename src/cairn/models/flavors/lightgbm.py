@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.metadata
-import json
 import pickle
 import sys
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cairn.errors import InvalidArgument, MissingExtra
+from cairn.errors import InvalidArgument
 from cairn.models.flavor import InputKind, SavedFlavor
+from cairn.models.flavors.flavor_support import (
+    check_serialization,
+    distribution_of,
+    plain_params,
+    require_library,
+    survives_json,
+    type_name,
+)
 
 if TYPE_CHECKING:
     import lightgbm
@@ -42,23 +47,23 @@ class LightGBMFlavor:
         input_example: Any = None,
     ) -> SavedFlavor:
         """Write `model.txt` (the booster; wrapper settings go to the config) or `model.pkl` on request."""
-        _require_lightgbm()
+        require_library("lightgbm", "lightgbm")
         import lightgbm
 
-        fmt = _check_serialization(serialization)
+        fmt = check_serialization("lightgbm", serialization, _FILES, "text")
         if options:
             raise InvalidArgument(f"options: the lightgbm flavor takes no options; got {sorted(options)}")
         if not self.can_save(model):
-            raise InvalidArgument(f"model: expected a lightgbm Booster or LGBMModel; got {_type_name(model)}")
+            raise InvalidArgument(f"model: expected a lightgbm Booster or LGBMModel; got {type_name(model)}")
         path = data_dir / _FILES[fmt]
         config: dict[str, Any] = {
             "serialization": fmt,
             "file": path.name,
             "lightgbm_version": lightgbm.__version__,
         }
-        packages = [_distribution("lightgbm")]
+        packages = [distribution_of("lightgbm")]
         if isinstance(model, lightgbm.LGBMModel):
-            packages.append(_distribution("sklearn"))
+            packages.append(distribution_of("sklearn"))
         if fmt == "pickle":
             with path.open("wb") as out:
                 pickle.dump(model, out)
@@ -73,16 +78,16 @@ class LightGBMFlavor:
 
     def load(self, data_dir: Path, config: Mapping[str, Any]) -> LightGBMPredictor:
         """Read the files written by `save`; wrappers come back as the same class with the same labels."""
-        _require_lightgbm()
+        require_library("lightgbm", "lightgbm")
         import lightgbm
 
-        fmt = _check_serialization(config.get("serialization"))
+        fmt = check_serialization("lightgbm", config.get("serialization"), _FILES, "text")
         path = data_dir / str(config.get("file", _FILES[fmt]))
         if fmt == "pickle":
             with path.open("rb") as stream:
                 model = pickle.load(stream)
             if not self.can_save(model):
-                raise InvalidArgument(f"{path.name}: holds a {_type_name(model)}, not a lightgbm model")
+                raise InvalidArgument(f"{path.name}: holds a {type_name(model)}, not a lightgbm model")
             return LightGBMPredictor(model)
         booster = lightgbm.Booster(model_file=str(path))
         if config.get("model_type", _BOOSTER) == _BOOSTER:
@@ -107,15 +112,6 @@ class LightGBMPredictor:
         return self._model
 
 
-def _check_serialization(serialization: object) -> str:
-    fmt = "text" if serialization is None else serialization
-    if not isinstance(fmt, str) or fmt not in _FILES:
-        raise InvalidArgument(
-            f"serialization must be one of {', '.join(_FILES)} for the lightgbm flavor; got {serialization!r}"
-        )
-    return fmt
-
-
 def _wrapper_config(model: Any) -> dict[str, Any]:
     """What `_rebuild_wrapper` needs besides the booster: class, parameters, objective and class labels."""
     import lightgbm
@@ -123,7 +119,7 @@ def _wrapper_config(model: Any) -> dict[str, Any]:
     name = type(model).__name__
     if getattr(lightgbm, name, None) is not type(model):
         raise InvalidArgument(
-            f"model: {_type_name(model)} is not one of LightGBM's own wrapper classes, so the text format "
+            f"model: {type_name(model)} is not one of LightGBM's own wrapper classes, so the text format "
             "cannot rebuild it; save its booster (model.booster_) or pass serialization='pickle'"
         )
     if not model.__sklearn_is_fitted__():
@@ -133,7 +129,7 @@ def _wrapper_config(model: Any) -> dict[str, Any]:
             f"model: the {name} uses a custom objective function, which the text format cannot hold; "
             "save its booster (model.booster_) or pass serialization='pickle'"
         )
-    params, left_out = _plain_params(model.get_params())
+    params, left_out = plain_params(model.get_params())
     config: dict[str, Any] = {
         "model_type": name,
         "params": params,
@@ -143,7 +139,7 @@ def _wrapper_config(model: Any) -> dict[str, Any]:
     }
     if isinstance(model, lightgbm.LGBMClassifier):
         classes = model.classes_.tolist()
-        if not _survives_json(classes):
+        if not survives_json(classes):
             raise InvalidArgument(
                 f"model: the {name}'s class labels cannot be stored as JSON; pass serialization='pickle'"
             )
@@ -184,56 +180,6 @@ def _rebuild_wrapper(booster: lightgbm.Booster, config: Mapping[str, Any]) -> li
     for attribute, value in state.items():
         setattr(wrapper, attribute, value)
     return wrapper
-
-
-def _plain_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The constructor parameters that survive JSON unchanged, and the names of those that do not."""
-    import numpy as np
-
-    kept: dict[str, Any] = {}
-    left_out: list[str] = []
-    for key, value in params.items():
-        plain = value.item() if isinstance(value, np.generic) else value
-        if _survives_json(plain):
-            kept[key] = plain
-        elif value is not None:
-            left_out.append(key)
-    return kept, left_out
-
-
-def _survives_json(value: Any) -> bool:
-    """True if `value` comes back from JSON equal (tuples as lists); NaN and objects do not."""
-    try:
-        return bool(json.loads(json.dumps(value, allow_nan=False)) == _as_json_shape(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _as_json_shape(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_as_json_shape(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _as_json_shape(item) for key, item in value.items()}
-    return value
-
-
-def _require_lightgbm() -> None:
-    """Fail with the `pip install` to run when lightgbm is missing."""
-    try:
-        import lightgbm  # noqa: F401
-    except ImportError:
-        raise MissingExtra("lightgbm", "lightgbm") from None
-
-
-@cache
-def _distribution(module: str) -> str:
-    """The installed distribution that provides `module` (e.g. scikit-learn for sklearn)."""
-    names = importlib.metadata.packages_distributions().get(module)
-    return names[0] if names else module
-
-
-def _type_name(model: Any) -> str:
-    return f"{type(model).__module__}.{type(model).__qualname__}"
 
 
 FLAVOR = LightGBMFlavor()

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import os
 import sys
 from collections.abc import Mapping
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cairn.errors import InvalidArgument, MissingExtra
+from cairn.errors import InvalidArgument
 from cairn.models.flavor import InputKind, SavedFlavor
+from cairn.models.flavors.flavor_support import distribution_of, require_library
 
 if TYPE_CHECKING:
     import numpy as np
@@ -59,7 +58,7 @@ class OnnxFlavor:
         input_example: Any = None,
     ) -> SavedFlavor:
         """Check the graph with `onnx.checker` and write it as `model.onnx`."""
-        _require_onnx()
+        require_library("onnx", "onnx")
         import onnx
 
         if serialization not in (None, "onnx"):
@@ -82,11 +81,11 @@ class OnnxFlavor:
             "inputs": [value.name for value in proto.graph.input if value.name not in initializers],
             "outputs": [value.name for value in proto.graph.output],
         }
-        return SavedFlavor(config=config, packages=(_distribution("onnx"), _distribution("onnxruntime")))
+        return SavedFlavor(config=config, packages=(distribution_of("onnx"), distribution_of("onnxruntime")))
 
     def load(self, data_dir: Path, config: Mapping[str, Any]) -> OnnxPredictor:
         """Open the graph in an ONNX Runtime session on the CPU."""
-        _require_onnxruntime()
+        require_library("onnxruntime", "onnx")
         import onnxruntime  # type: ignore[import-untyped]
 
         if config.get("serialization", "onnx") != "onnx":
@@ -195,29 +194,6 @@ def _output(value: Any) -> Any:
 
         return pd.DataFrame(value)
     return np.asarray(value)
-
-
-def _require_onnx() -> None:
-    """Fail with the `pip install` to run when onnx is missing."""
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        raise MissingExtra("onnx", "onnx") from None
-
-
-def _require_onnxruntime() -> None:
-    """Fail with the `pip install` to run when onnxruntime is missing."""
-    try:
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        raise MissingExtra("onnxruntime", "onnx") from None
-
-
-@cache
-def _distribution(module: str) -> str:
-    """The installed distribution that provides `module`."""
-    names = importlib.metadata.packages_distributions().get(module)
-    return names[0] if names else module
 
 
 FLAVOR = OnnxFlavor()

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-import json
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cairn.errors import InvalidArgument, MissingExtra
+from cairn.errors import InvalidArgument
 from cairn.models.flavor import InputKind, SavedFlavor
+from cairn.models.flavors.flavor_support import (
+    check_serialization,
+    distribution_of,
+    require_library,
+    survives_json,
+    type_name,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -56,13 +61,13 @@ class PyTorchFlavor:
             model_class: for "state_dict", the module's class or its "module:QualName", importable at load.
             init_args: for "state_dict", the JSON-able keyword arguments that build an empty module.
         """
-        _require_torch()
+        require_library("torch", "pytorch")
         import torch
 
-        fmt = _check_serialization(serialization)
+        fmt = check_serialization("pytorch", serialization, _FILES, "torchscript")
         settings = _check_options(fmt, options or {})
         if not self.can_save(model):
-            raise InvalidArgument(f"model: expected a torch.nn.Module; got {_type_name(model)}")
+            raise InvalidArgument(f"model: expected a torch.nn.Module; got {type_name(model)}")
         path = data_dir / _FILES[fmt]
         config: dict[str, Any] = {"serialization": fmt, "file": path.name, "torch_version": torch.__version__}
         config["float_dtype"] = settings.get("float_dtype", "float32")
@@ -72,14 +77,14 @@ class PyTorchFlavor:
             config.update(_save_state_dict(model, path, settings))
         else:
             torch.save(model, path)
-        return SavedFlavor(config=config, packages=(_distribution("torch"),), unsafe_format=fmt == "pickle")
+        return SavedFlavor(config=config, packages=(distribution_of("torch"),), unsafe_format=fmt == "pickle")
 
     def load(self, data_dir: Path, config: Mapping[str, Any]) -> PyTorchPredictor:
         """Read the files written by `save`; state dicts load with `weights_only=True`."""
-        _require_torch()
+        require_library("torch", "pytorch")
         import torch
 
-        fmt = _check_serialization(config.get("serialization"))
+        fmt = check_serialization("pytorch", config.get("serialization"), _FILES, "torchscript")
         path = data_dir / str(config.get("file", _FILES[fmt]))
         float_dtype = _check_float_dtype(config.get("float_dtype", "float32"))
         if fmt == "torchscript":
@@ -92,7 +97,7 @@ class PyTorchFlavor:
         else:
             model = torch.load(path, map_location="cpu", weights_only=False)
             if not self.can_save(model):
-                raise InvalidArgument(f"{path.name}: holds a {_type_name(model)}, not a torch.nn.Module")
+                raise InvalidArgument(f"{path.name}: holds a {type_name(model)}, not a torch.nn.Module")
         model.eval()
         return PyTorchPredictor(model, float_dtype)
 
@@ -127,15 +132,6 @@ class PyTorchPredictor:
     def unwrap(self) -> torch.nn.Module:
         """The module (a ScriptModule for TorchScript packages)."""
         return self._model
-
-
-def _check_serialization(serialization: object) -> str:
-    fmt = "torchscript" if serialization is None else serialization
-    if not isinstance(fmt, str) or fmt not in _FILES:
-        raise InvalidArgument(
-            f"serialization must be one of {', '.join(_FILES)} for the pytorch flavor; got {serialization!r}"
-        )
-    return fmt
 
 
 def _check_options(fmt: str, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,7 +184,7 @@ def _trace(model: torch.nn.Module, input_example: Any, float_dtype: str, script_
     """Trace `model` with `input_example` (in eval mode, restoring the caller's mode afterwards)."""
     import torch
 
-    name = _type_name(model)
+    name = type_name(model)
     if input_example is None:
         raise InvalidArgument(
             f"model: TorchScript cannot script {name}; pass an input_example to trace it, or use "
@@ -231,13 +227,20 @@ def _save_state_dict(model: torch.nn.Module, path: Path, settings: Mapping[str, 
         )
     model_class = _class_reference(settings["model_class"])
     init_args = settings.get("init_args") or {}
-    if not (isinstance(init_args, dict) and _survives_json(init_args)):
+    if not (isinstance(init_args, dict) and survives_json(init_args)):
         raise InvalidArgument(
             f"options: init_args must be a dict that JSON stores unchanged; got {init_args!r}"
         )
     state = model.state_dict()
     try:
-        _import_class(model_class)(**init_args).load_state_dict(state)
+        # On the meta device the empty module allocates no memory: loading checks names and shapes only.
+        with torch.device("meta"):
+            empty = _import_class(model_class)(**init_args)
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=".*copying from a non-meta parameter.*", category=UserWarning
+            )
+            empty.load_state_dict(state)
     except (TypeError, ValueError, RuntimeError) as error:
         raise InvalidArgument(
             f"options: the state dict does not load into {model_class}(**init_args): {error}"
@@ -317,32 +320,6 @@ def _to_numpy(output: Any) -> Any:
     if isinstance(output, tuple | list):
         return [_to_numpy(value) for value in output]
     return output
-
-
-def _survives_json(value: Any) -> bool:
-    try:
-        return bool(json.loads(json.dumps(value, allow_nan=False)) == value)
-    except (TypeError, ValueError):
-        return False
-
-
-def _require_torch() -> None:
-    """Fail with the `pip install` to run when torch is missing."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise MissingExtra("torch", "pytorch") from None
-
-
-@cache
-def _distribution(module: str) -> str:
-    """The installed distribution that provides `module`."""
-    names = importlib.metadata.packages_distributions().get(module)
-    return names[0] if names else module
-
-
-def _type_name(model: Any) -> str:
-    return f"{type(model).__module__}.{type(model).__qualname__}"
 
 
 FLAVOR = PyTorchFlavor()

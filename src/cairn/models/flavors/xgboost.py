@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import inspect
-import json
 import pickle
 import sys
 from collections.abc import Callable, Mapping
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cairn.errors import InvalidArgument, MissingExtra
+from cairn.errors import InvalidArgument
 from cairn.models.flavor import InputKind, SavedFlavor
+from cairn.models.flavors.flavor_support import (
+    check_serialization,
+    distribution_of,
+    plain_params,
+    require_library,
+    type_name,
+)
 
 if TYPE_CHECKING:
     import xgboost
@@ -43,14 +47,14 @@ class XGBoostFlavor:
         input_example: Any = None,
     ) -> SavedFlavor:
         """Write the model as `model.ubj`/`model.json` (native) or `model.pkl` (pickle, on request)."""
-        _require_xgboost()
+        require_library("xgboost", "xgboost")
         import xgboost
 
-        fmt = _check_serialization(serialization)
+        fmt = check_serialization("xgboost", serialization, _FILES, "ubj")
         if options:
             raise InvalidArgument(f"options: the xgboost flavor takes no options; got {sorted(options)}")
         if not self.can_save(model):
-            raise InvalidArgument(f"model: expected an xgboost Booster or XGBModel; got {_type_name(model)}")
+            raise InvalidArgument(f"model: expected an xgboost Booster or XGBModel; got {type_name(model)}")
         model_type = _model_type(model, native=fmt != "pickle")
         path = data_dir / _FILES[fmt]
         if fmt == "pickle":
@@ -64,24 +68,24 @@ class XGBoostFlavor:
             "model_type": model_type,
             "xgboost_version": xgboost.__version__,
         }
-        packages = [_distribution("xgboost")]
+        packages = [distribution_of("xgboost")]
         if model_type != _BOOSTER:  # XGBoost's scikit-learn wrappers refuse to work without scikit-learn
-            config["params"], config["params_left_out"] = _plain_params(model.get_params())
-            packages.append(_distribution("sklearn"))
+            config["params"], config["params_left_out"] = plain_params(model.get_params())
+            packages.append(distribution_of("sklearn"))
         return SavedFlavor(config=config, packages=tuple(packages), unsafe_format=fmt == "pickle")
 
     def load(self, data_dir: Path, config: Mapping[str, Any]) -> XGBoostPredictor:
         """Read the files written by `save`; sklearn wrappers come back as the same wrapper class."""
-        _require_xgboost()
+        require_library("xgboost", "xgboost")
         import xgboost
 
-        fmt = _check_serialization(config.get("serialization"))
+        fmt = check_serialization("xgboost", config.get("serialization"), _FILES, "ubj")
         path = data_dir / str(config.get("file", _FILES[fmt]))
         if fmt == "pickle":
             with path.open("rb") as stream:
                 model = pickle.load(stream)
             if not self.can_save(model):
-                raise InvalidArgument(f"{path.name}: holds a {_type_name(model)}, not an xgboost model")
+                raise InvalidArgument(f"{path.name}: holds a {type_name(model)}, not an xgboost model")
             return XGBoostPredictor(model)
         model_type = str(config.get("model_type", _BOOSTER))
         if model_type == _BOOSTER:
@@ -116,15 +120,6 @@ class XGBoostPredictor:
         return self._model
 
 
-def _check_serialization(serialization: object) -> str:
-    fmt = "ubj" if serialization is None else serialization
-    if not isinstance(fmt, str) or fmt not in _FILES:
-        raise InvalidArgument(
-            f"serialization must be one of {', '.join(_FILES)} for the xgboost flavor; got {serialization!r}"
-        )
-    return fmt
-
-
 def _model_type(model: Any, *, native: bool) -> str:
     """The model's kind: `Booster`, or the wrapper's class name (XGBoost's own class, for native files)."""
     import xgboost
@@ -134,7 +129,7 @@ def _model_type(model: Any, *, native: bool) -> str:
     name = type(model).__name__
     if native and getattr(xgboost, name, None) is not type(model):
         raise InvalidArgument(
-            f"model: {_type_name(model)} is not one of XGBoost's own wrapper classes, so the native format "
+            f"model: {type_name(model)} is not one of XGBoost's own wrapper classes, so the native format "
             "cannot rebuild it; save its booster (model.get_booster()) or pass serialization='pickle'"
         )
     if not model.__sklearn_is_fitted__():
@@ -149,37 +144,6 @@ def _wrapper_class(name: str) -> type[xgboost.XGBModel]:
     if not (isinstance(cls, type) and issubclass(cls, xgboost.XGBModel)):
         raise InvalidArgument(f"model_type: {name!r} is not an XGBoost scikit-learn wrapper class")
     return cls
-
-
-def _plain_params(params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The constructor parameters that survive JSON unchanged, and the names of those that do not."""
-    import numpy as np
-
-    kept: dict[str, Any] = {}
-    left_out: list[str] = []
-    for key, value in params.items():
-        plain = value.item() if isinstance(value, np.generic) else value
-        if _survives_json(plain):
-            kept[key] = plain
-        elif value is not None:
-            left_out.append(key)
-    return kept, left_out
-
-
-def _survives_json(value: Any) -> bool:
-    """True if `value` comes back from JSON equal (tuples as lists); NaN and objects do not."""
-    try:
-        return bool(json.loads(json.dumps(value, allow_nan=False)) == _as_json_shape(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _as_json_shape(value: Any) -> Any:
-    if isinstance(value, tuple | list):
-        return [_as_json_shape(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _as_json_shape(item) for key, item in value.items()}
-    return value
 
 
 def _predict_kwargs(method: Callable[..., Any], params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -198,25 +162,6 @@ def _predict_kwargs(method: Callable[..., Any], params: Mapping[str, Any] | None
             f"known: {', '.join(sorted(names))}"
         )
     return dict(params)
-
-
-def _require_xgboost() -> None:
-    """Fail with the `pip install` to run when xgboost is missing."""
-    try:
-        import xgboost  # noqa: F401
-    except ImportError:
-        raise MissingExtra("xgboost", "xgboost") from None
-
-
-@cache
-def _distribution(module: str) -> str:
-    """The installed distribution that provides `module` (e.g. xgboost-cpu for xgboost)."""
-    names = importlib.metadata.packages_distributions().get(module)
-    return names[0] if names else module
-
-
-def _type_name(model: Any) -> str:
-    return f"{type(model).__module__}.{type(model).__qualname__}"
 
 
 FLAVOR = XGBoostFlavor()
