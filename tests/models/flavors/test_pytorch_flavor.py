@@ -279,3 +279,40 @@ def test_can_save_by_type() -> None:
     assert not FLAVOR.can_save(np.zeros(3))
     assert not FLAVOR.can_save(TinyNet)
     assert get_flavor("pytorch") is FLAVOR
+
+
+def test_state_dict_module_with_a_non_persistent_buffer_loads_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, example: np.ndarray
+) -> None:
+    """Weights go into a meta-device module; one keeping tensors outside its state dict is rebuilt."""
+    import importlib
+
+    name = next(_module_names)
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / f"{name}.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+            from torch import nn
+
+            class Scaled(nn.Module):
+                def __init__(self) -> None:
+                    super().__init__()
+                    self.layer = nn.Linear(3, 2)
+                    self.register_buffer("scale", torch.full((2,), 3.0), persistent=False)
+
+                def forward(self, x: torch.Tensor) -> torch.Tensor:
+                    return self.layer(x) * self.scale
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(code))
+    model = importlib.import_module(name).Scaled()
+    options = {"model_class": f"{name}:Scaled", "init_args": {}}
+    saved = FLAVOR.save(model, _data_dir(tmp_path), serialization="state_dict", options=options)
+    loaded = FLAVOR.load(tmp_path / "data", saved.config).unwrap()
+    assert not any(t.is_meta for t in (*loaded.parameters(), *loaded.buffers()))
+    assert np.allclose(
+        FLAVOR.load(tmp_path / "data", saved.config).predict(example), _expected(model, example)
+    )

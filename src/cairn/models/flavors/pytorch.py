@@ -92,8 +92,8 @@ class PyTorchFlavor:
                 model = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
         elif fmt == "state_dict":
             cls = _import_class(str(config.get("model_class")))
-            model = cls(**dict(config.get("init_args") or {}))
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            model = _module_from_state(cls, dict(config.get("init_args") or {}), state)
         else:
             model = torch.load(path, map_location="cpu", weights_only=False)
             if not self.can_save(model):
@@ -247,6 +247,25 @@ def _save_state_dict(model: torch.nn.Module, path: Path, settings: Mapping[str, 
         ) from error
     torch.save(state, path)
     return {"model_class": model_class, "init_args": init_args}
+
+
+def _module_from_state(cls: type[torch.nn.Module], init_args: dict[str, Any], state: Any) -> torch.nn.Module:
+    """`cls(**init_args)` holding the saved weights, without first filling it with random ones.
+
+    The module is built on the meta device and the saved tensors are assigned to it. A module that keeps
+    tensors outside its state dict (non-persistent buffers) would be left with meta tensors; it is then
+    built normally and the weights copied in.
+    """
+    import torch
+
+    with torch.device("meta"):
+        empty = cls(**init_args)
+    empty.load_state_dict(state, assign=True)
+    if not any(t.is_meta for t in (*empty.parameters(), *empty.buffers())):
+        return empty
+    model = cls(**init_args)
+    model.load_state_dict(state)
+    return model
 
 
 def _class_reference(model_class: object) -> str:
