@@ -27,9 +27,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import cairn
+import cairn.pyfunc
+import cairn.sklearn
 
 SEED = 7
 DATASET = {"n_samples": 1500, "n_features": 20, "n_informative": 8, "n_redundant": 4, "random_state": SEED}
+REGISTERED_NAME = "demo-classifier"
 RANK_METRIC = "holdout_accuracy"
 
 
@@ -132,8 +135,10 @@ def train_child(candidate: Candidate, data: dict[str, np.ndarray]) -> dict[str, 
         cairn.log_table(pd.DataFrame(rows), "tables/classification_report.parquet")
         matrix = confusion_matrix(data["y_test"], predicted)
         cairn.log_dict({"labels": [0, 1], "matrix": matrix.tolist()}, "confusion_matrix.json")
+        info = cairn.sklearn.log_model(model, "model", input_example=data["X_test"][:3])
         say(f"  {candidate.name:<18} {len(values):>3} steps  {RANK_METRIC} {accuracy:.3f}  run {run.run_id}")
         return {
+            "model_uri": info.model_uri,
             "model": candidate.name,
             "family": candidate.family,
             RANK_METRIC: accuracy,
@@ -178,6 +183,21 @@ def artifact_paths(run_id: str, path: str | None = None) -> list[str]:
     return paths
 
 
+def promote_and_serve(model_uri: str, rows: np.ndarray) -> None:
+    """Register the best model, point the `champion` alias at it, load it by alias and follow its lineage."""
+    from cairn.registry.lineage import lineage_of
+
+    registry = cairn.RegistryClient()
+    version = registry.register_model(model_uri, REGISTERED_NAME)
+    registry.set_alias(REGISTERED_NAME, "champion", version.version)
+    say(f"registered {model_uri} as {REGISTERED_NAME} version {version.version}, alias champion")
+    champion = cairn.pyfunc.load_model(f"models:/{REGISTERED_NAME}@champion")
+    say(f"  models:/{REGISTERED_NAME}@champion predicts {champion.predict(rows).tolist()} for 5 test rows")
+    chain = lineage_of(registry, f"models:/{REGISTERED_NAME}@champion")
+    run_name = chain.run.info.run_name if chain.run else "?"
+    say(f"  lineage: version {version.version} <- logged model {model_uri} <- run {run_name}")
+
+
 def main() -> int:
     started = time.perf_counter()
     matplotlib.use("Agg")
@@ -211,6 +231,8 @@ def main() -> int:
     say("  artifacts:")
     for path in artifact_paths(best_id):
         print(f"    {path}")
+    model_uri = str(summary.set_index("model").loc[best.info.run_name, "model_uri"])
+    promote_and_serve(model_uri, data["X_test"][:5])
     cairn.autolog(disable=True)
     say(f"done in {time.perf_counter() - started:.1f} s")
     return 0

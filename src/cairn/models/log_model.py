@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn.entities.registry import LoggedModelStatus, ModelVersion
-from cairn.errors import AlreadyExists, InvalidArgument
+from cairn.errors import InvalidArgument
 from cairn.registry.client import RegistryClient
 from cairn.tracking.client import TrackingClient
 from cairn.tracking.client_artifacts import artifact_store_at
@@ -86,7 +85,7 @@ def log_model(
     store.log_run_outputs(run_id, [(logged.model_id, step)])
     version = None
     if registered_model_name:
-        version = register_model(registry, f"models:/{logged.model_id}", registered_model_name)
+        version = registry.register_model(f"models:/{logged.model_id}", registered_model_name)
     return ModelInfo(
         model_id=logged.model_id,
         model_uri=f"models:/{logged.model_id}",
@@ -96,13 +95,6 @@ def log_model(
         flavor=spec.flavor,
         registered_version=version,
     )
-
-
-def register_model(registry: RegistryClient, model_uri: str, name: str) -> ModelVersion:
-    """Register the model at `model_uri` as the next version of `name`, creating the model if needed."""
-    with contextlib.suppress(AlreadyExists):
-        registry.create_registered_model(name)
-    return registry.create_model_version(name, model_uri)
 
 
 def _tracking_and_run(tracking_uri: str | None, run_id: str | None) -> tuple[TrackingClient, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 from collections.abc import Mapping, Sequence
 from typing import cast
@@ -14,7 +15,7 @@ from cairn.entities.registry import (
     RegisteredModel,
     RegistryChange,
 )
-from cairn.errors import InvalidArgument, NotFound
+from cairn.errors import AlreadyExists, InvalidArgument, NotFound
 from cairn.registry.model_uris import (
     LoggedModelUri,
     RegisteredModelUri,
@@ -134,6 +135,12 @@ class RegistryClient:
             tags=tags,
             status=ModelVersionStatus.READY,
         )
+
+    def register_model(self, model_uri: str, name: str) -> ModelVersion:
+        """Register the model at `model_uri` as the next version of `name`, creating `name` if needed."""
+        with contextlib.suppress(AlreadyExists):
+            self.create_registered_model(name)
+        return self.create_model_version(name, model_uri)
 
     def get_model_version(self, name: str, version: int | str) -> ModelVersion:
         """One version; `NotFound` naming model and version if absent."""
