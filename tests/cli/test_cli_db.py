@@ -1,10 +1,10 @@
 from pathlib import Path
 
+from cli_harness import Cli
 from click.testing import CliRunner
 
 from cairn.cli.main import cli
 from cairn.store.sql.schema import HEAD_REVISION
-from conftest import Cli
 
 
 def test_current_on_a_missing_database_creates_nothing(run_cli: Cli, store_uri: str) -> None:

@@ -1,7 +1,8 @@
 import json
 
+from cli_harness import Cli
+
 import cairn
-from conftest import Cli
 
 
 def _listed(run_cli: Cli, *args: str) -> dict[str, dict[str, object]]:

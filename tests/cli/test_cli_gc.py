@@ -1,12 +1,12 @@
 from pathlib import Path
 
 import pytest
+from cli_harness import Cli
 
 import cairn
 from cairn.entities import Run
 from cairn.errors import NotFound
 from cairn.store.artifacts.roots import local_root
-from conftest import Cli
 
 
 def _run_with_files(

@@ -5,11 +5,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_harness import Cli
 from click.testing import CliRunner
 
 import cairn
 from cairn.cli.main import cli
-from conftest import Cli
 
 CAIRN_SCRIPT = Path(sys.executable).parent / "cairn"
 COMMANDS = [

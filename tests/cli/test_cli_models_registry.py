@@ -1,9 +1,10 @@
 import json
 
+from cli_harness import Cli
+
 import cairn
 from cairn.entities import Dataset, DatasetInput
 from cairn.registry.client import RegistryClient
-from conftest import Cli
 
 
 def _registered(client: cairn.TrackingClient, name: str = "fraud", versions: int = 2) -> str:

@@ -2,10 +2,10 @@ import json
 import math
 
 import pytest
+from cli_harness import Cli
 
 import cairn
 from cairn.entities import Run
-from conftest import Cli
 
 
 def _run(

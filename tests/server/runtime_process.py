@@ -110,6 +110,17 @@ class ServerProcess:
         finally:
             self.close()
 
+    def wait_exit(self, timeout: float = 60) -> int:
+        """Wait for the process to end on its own (after a signal already sent); return its exit status.
+
+        A second signal would race the interpreter's teardown, which restores default signal handlers:
+        a SIGTERM arriving then kills the process (status -15) however cleanly it was shutting down.
+        """
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Collect the last output lines and close the pipes (the process must have exited)."""
         for reader in self._readers:

@@ -147,6 +147,6 @@ def test_sigterm_lets_an_in_flight_download_finish_then_exits_0(server: ServerPr
     body = b"".join(received)
     assert len(body) == len(data)
     assert hashlib.sha256(body).digest() == hashlib.sha256(data).digest()
-    assert server.stop() == 0
+    assert server.wait_exit() == 0
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{server.url}/health", timeout=5)

@@ -12,6 +12,7 @@ from cairn.cli.experiments import experiments_group
 from cairn.cli.gc import gc_command
 from cairn.cli.model_registry import add_registry_commands
 from cairn.cli.models import models_group
+from cairn.cli.models_predict import predict_command
 from cairn.cli.runs import runs_group
 from cairn.cli.server import server_command, ui_command
 from cairn.errors import CairnError
@@ -50,6 +51,7 @@ cli.add_command(runs_group)
 cli.add_command(db_group)
 cli.add_command(gc_command)
 add_registry_commands(models_group)
+models_group.add_command(predict_command)
 cli.add_command(models_group)
 cli.add_command(server_command)
 cli.add_command(ui_command)

@@ -96,16 +96,77 @@ def build_command(state: CliContext, model_uri: str, out_dir: Path) -> None:
     default=None,
     help="Largest request body accepted [default: 64 MiB].",
 )
+@click.option(
+    "--max-batch-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Batch concurrent /invocations requests up to this many rows [default: no batching].",
+)
+@click.option(
+    "--max-batch-wait-ms",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Longest a request waits for others to join its batch.",
+)
+@click.option(
+    "--events-uri",
+    metavar="URI",
+    default=None,
+    help="Record every prediction as partitioned Parquet under this folder, file: or s3:// location.",
+)
+@click.option(
+    "--events-sample-rate",
+    type=click.FloatRange(0, 1),
+    default=1.0,
+    show_default=True,
+    help="Share of predictions recorded.",
+)
 @pass_cli
 def serve_command(
-    state: CliContext, model_uri: str, host: str, port: int, max_body_bytes: int | None
+    state: CliContext,
+    model_uri: str,
+    host: str,
+    port: int,
+    max_body_bytes: int | None,
+    max_batch_size: int | None,
+    max_batch_wait_ms: float,
+    events_uri: str | None,
+    events_sample_rate: float,
 ) -> None:
-    """Serve a model over HTTP in this environment: POST /invocations, GET /ping, /health and /version.
+    """Serve a model over HTTP in this environment: MLflow's scoring protocol and the Open Inference Protocol.
 
     MODEL_URI is a package folder, runs:/<run_id>/<path>, models:/<name>/<version> or models:/<name>@<alias>.
     """
-    from cairn.serving.app import DEFAULT_MAX_BODY_BYTES
+    from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, BatchingOptions
     from cairn.serving.entrypoint import serve_model
 
     model_dir = local_package(state, model_uri)
-    serve_model(model_dir, host=host, port=port, max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES)
+    name, version = served_identity(state, model_uri)
+    serve_model(
+        model_dir,
+        host=host,
+        port=port,
+        max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
+        model_name=name,
+        model_uri=model_uri,
+        model_version=version,
+        batching=BatchingOptions(max_batch_size, max_batch_wait_ms) if max_batch_size else None,
+        events_uri=events_uri,
+        events_sample_rate=events_sample_rate,
+    )
+
+
+def served_identity(state: CliContext, model_uri: str) -> tuple[str, str | None]:
+    """The name and registered version a served model answers as: from `models:/<name>...` URIs."""
+    from cairn.registry.model_uris import RegisteredModelUri, is_model_uri, parse_model_uri
+
+    if not is_model_uri(model_uri):
+        return "model", None
+    target = parse_model_uri(model_uri)
+    if not isinstance(target, RegisteredModelUri):
+        return "model", None
+    from cairn.registry.client import RegistryClient
+
+    version = RegistryClient(tracking=state.client()).model_version_for(target)
+    return target.name, str(version.version)

@@ -1,16 +1,24 @@
-"""The scoring app: an ASGI application that answers health checks and predictions for one loaded model.
+"""The scoring app: an ASGI application that answers health checks, metadata, metrics and predictions.
 
 Routes: `GET /ping` and `GET /health` (200 once the model is loaded, which it is when the app exists),
-`GET /version`, and `POST /invocations`, which speaks MLflow's scoring protocol (see `cairn.serving.codecs`).
-Errors are JSON `{"error_code", "message"}`: 400 for bad input (including the model's own signature
-checks), 413 for a body over the size limit, 415 for an unsupported content type, 500 when the model fails.
+`GET /version`, `GET /metadata`, `GET /metrics` (Prometheus text), `POST /invocations`, which speaks
+MLflow's scoring protocol (see `cairn.serving.codecs`), and the Open Inference Protocol (KServe v2):
+`GET /v2`, `/v2/health/live`, `/v2/health/ready`, `/v2/models/{name}`, `/v2/models/{name}/ready` and
+`POST /v2/models/{name}/infer` (see `cairn.serving.oip`). Errors are JSON `{"error_code", "message"}`
+(Open Inference Protocol routes add `"error"`, the field its clients read): 400 for bad input (including
+the model's own signature checks), 404 for a model name not served, 413 for a body over the size limit,
+415 for an unsupported content type, 500 when the model fails. Every prediction goes through one
+function, `score(data, params)`.
 """
 
 from __future__ import annotations
 
 import logging
 import platform
+import time
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -20,48 +28,165 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import cairn
 from cairn.errors import InvalidArgument
-from cairn.serving.codecs import SUPPORTED_MEDIA_TYPES, decode_request, encode_predictions, media_type_of
+from cairn.serving.batching import MicroBatcher, ServerBusy
+from cairn.serving.codecs import (
+    JSON_MEDIA_TYPE,
+    SUPPORTED_MEDIA_TYPES,
+    decode_request,
+    encode_predictions,
+    media_type_of,
+)
+from cairn.serving.events import EventRecorder, PredictionEvent
+from cairn.serving.oip import decode_infer_request, encode_infer_response, model_metadata
+from cairn.serving.serving_metrics import MetricsMiddleware, ServingMetrics
 
 if TYPE_CHECKING:
     from cairn.models.loaded import LoadedModel
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_MODEL_NAME = "model"
 BAD_REQUEST = "BAD_REQUEST"
 _MAX_REASON_CHARS = 500
+_BINARY_TENSOR_HEADER = "inference-header-content-length"
 log = logging.getLogger("cairn.serving")
+
+Scorer = Callable[[Any, Mapping[str, Any] | None], Any]
+"""`score(data, params) -> predictions`: the one function every route predicts through."""
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-def error_response(status: int, error_code: str, message: str) -> JSONResponse:
-    """A JSON error in the shape Cairn and MLflow share: `{"error_code", "message"}`."""
-    return JSONResponse({"error_code": error_code, "message": message}, status_code=status)
+@dataclass(frozen=True)
+class BatchingOptions:
+    """Adaptive micro-batching of `/invocations` requests whose input is a table.
+
+    Attributes:
+        max_batch_size: Most rows scored together.
+        max_wait_ms: Longest a request waits for others to join its batch.
+        max_queue: Requests waiting at most; beyond it the server answers 503.
+    """
+
+    max_batch_size: int = 64
+    max_wait_ms: float = 2.0
+    max_queue: int = 10_000
 
 
-def create_scoring_app(model: LoadedModel, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> FastAPI:
-    """An app serving `model`: health checks, version and `POST /invocations`.
+@dataclass(frozen=True)
+class _Served:
+    """What the routes of one app share: the model, how it is named, its limits, metrics and scorer."""
+
+    model: LoadedModel
+    name: str
+    uri: str | None
+    version: str | None
+    max_body_bytes: int
+    metrics: ServingMetrics
+    score: Scorer
+    batcher: MicroBatcher | None = None
+    events: EventRecorder | None = None
+
+
+def error_response(status: int, error_code: str, message: str, *, oip: bool = False) -> JSONResponse:
+    """A JSON error in the shape Cairn and MLflow share: `{"error_code", "message"}`.
+
+    With `oip`, the body also holds `"error"`, the field Open Inference Protocol clients read.
+    """
+    content = {"error_code": error_code, "message": message}
+    if oip:
+        content["error"] = message
+    return JSONResponse(content, status_code=status)
+
+
+def create_scoring_app(
+    model: LoadedModel,
+    *,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    model_name: str = DEFAULT_MODEL_NAME,
+    model_uri: str | None = None,
+    model_version: str | None = None,
+    batching: BatchingOptions | None = None,
+    events: EventRecorder | None = None,
+) -> FastAPI:
+    """An app serving `model`: health checks, version, metadata, metrics and both scoring protocols.
 
     Args:
         model: The loaded model every request is scored with.
         max_body_bytes: Largest request body accepted; larger ones get 413 before the model sees them.
+        model_name: The name the Open Inference Protocol routes answer to (`/v2/models/{name}`).
+        model_uri: Where the model came from, shown by `/metadata`.
+        model_version: The registered version, shown by `/metadata` and labelling every metric.
+        batching: Group concurrent `/invocations` requests into batches (None: score each alone).
+        events: Where every prediction is recorded (off the request path); closed when the app stops.
     """
     if max_body_bytes < 1:
         raise InvalidArgument(f"max_body_bytes must be at least 1, got {max_body_bytes}")
+    if not model_name or "/" in model_name:
+        raise InvalidArgument(f"model_name must be a non-empty name without '/', got {model_name!r}")
     app = FastAPI(title="Cairn model server", version=cairn.__version__, docs_url=None, redoc_url=None)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    version = _version_body(model)
+    metrics = ServingMetrics(model_version)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+
+    def predict(data: Any, params: Mapping[str, Any] | None) -> Any:
+        return model.predict(data, params=params)
+
+    def score(data: Any, params: Mapping[str, Any] | None) -> Any:
+        """The one place the model predicts; runs on a worker thread, never on the event loop."""
+        return _recorded(predict, data, params, events, model_name, model_version)
+
+    batcher = None
+    if batching is not None:
+        batcher = MicroBatcher(
+            predict,
+            max_batch_size=batching.max_batch_size,
+            max_wait_ms=batching.max_wait_ms,
+            max_queue=batching.max_queue,
+            on_release=metrics.observe_batch,
+        )
+    served = _Served(
+        model, model_name, model_uri, model_version, max_body_bytes, metrics, score, batcher, events
+    )
+    app.router.add_event_handler("shutdown", _closer(batcher, events))
+    _add_info_routes(app, served)
+    _add_invocations_route(app, served)
+    _add_oip_routes(app, served)
+    return app
+
+
+def _add_info_routes(app: FastAPI, served: _Served) -> None:
+    version = _version_body(served.model)
+    signature = served.model.signature
+    metadata = {
+        "model_name": served.name,
+        "model_uri": served.uri,
+        "model_version": served.version,
+        "flavor": served.model.flavor,
+        "signature": None if signature is None else signature.to_dict(),
+        "cairn_version": cairn.__version__,
+    }
 
     @app.get("/ping")
     @app.get("/health")
-    def ping() -> dict[str, str]:
+    async def ping() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/version")
-    def version_info() -> dict[str, Any]:
+    async def version_info() -> dict[str, Any]:
         return version
 
+    @app.get("/metadata")
+    async def model_info() -> dict[str, Any]:
+        return metadata
+
+    @app.get("/metrics")
+    async def metrics_text() -> Response:
+        content, content_type = served.metrics.render()
+        return Response(content, media_type=content_type)
+
+
+def _add_invocations_route(app: FastAPI, served: _Served) -> None:
     @app.post("/invocations")
     async def invocations(request: Request) -> Response:
         media_type = media_type_of(request.headers.get("content-type"))
@@ -70,29 +195,185 @@ def create_scoring_app(model: LoadedModel, *, max_body_bytes: int = DEFAULT_MAX_
             message = f"content type must be one of {', '.join(SUPPORTED_MEDIA_TYPES)}; got {given}"
             return error_response(415, BAD_REQUEST, message)
         try:
-            body = await _read_body(request, max_body_bytes)
+            body = await _read_body(request, served.max_body_bytes)
         except _BodyTooLarge:
-            return error_response(413, "REQUEST_TOO_LARGE", f"request body exceeds {max_body_bytes} bytes")
-        return await run_in_threadpool(_score, model, body, media_type)
+            return _too_large(served.max_body_bytes, oip=False)
 
-    return app
+        if served.batcher is None:
+
+            def work() -> bytes:
+                decoded = decode_request(body, media_type)
+                return encode_predictions(served.score(decoded.data, decoded.params))
+
+            return await run_in_threadpool(_answer, served.metrics, work, False)
+        return await _batched_answer(served, served.batcher, body, media_type)
 
 
-def _score(model: LoadedModel, body: bytes, media_type: str) -> Response:
-    """Decode, predict and encode, off the event loop."""
+def _add_oip_routes(app: FastAPI, served: _Served) -> None:
+    metadata = model_metadata(served.name, served.version, served.model.flavor, served.model.signature)
+
+    @app.get("/v2")
+    async def server_metadata() -> dict[str, Any]:
+        return {"name": "cairn", "version": cairn.__version__, "extensions": []}
+
+    @app.get("/v2/health/live")
+    async def live() -> dict[str, bool]:
+        return {"live": True}
+
+    @app.get("/v2/health/ready")
+    async def ready() -> dict[str, bool]:
+        return {"ready": True}
+
+    @app.get("/v2/models/{name}")
+    async def model_info(name: str) -> Response:
+        return _unknown_model(served, name) or JSONResponse(metadata)
+
+    @app.get("/v2/models/{name}/ready")
+    async def model_ready(name: str) -> Response:
+        return _unknown_model(served, name) or JSONResponse({"name": name, "ready": True})
+
+    @app.post("/v2/models/{name}/infer")
+    async def infer(name: str, request: Request) -> Response:
+        refusal = _unknown_model(served, name) or _unreadable_infer(request)
+        if refusal is not None:
+            return refusal
+        try:
+            body = await _read_body(request, served.max_body_bytes)
+        except _BodyTooLarge:
+            return _too_large(served.max_body_bytes, oip=True)
+        return await run_in_threadpool(_answer, served.metrics, lambda: _infer(served, body), True)
+
+
+async def _batched_answer(served: _Served, batcher: MicroBatcher, body: bytes, media_type: str) -> Response:
+    """Decode on a worker thread, score through the micro-batcher, encode on a worker thread."""
+    import pandas as pd
+
     try:
-        request = decode_request(body, media_type)
-        predictions = model.predict(request.data, params=request.params)
-        content = encode_predictions(predictions)
+        decoded = await run_in_threadpool(decode_request, body, media_type)
     except InvalidArgument as error:
+        served.metrics.count_prediction_error("bad_input")
         return error_response(400, BAD_REQUEST, error.message)
+    if not isinstance(decoded.data, pd.DataFrame):  # tensors and free-form inputs are scored alone
+        data, params = decoded.data, decoded.params
+        return await run_in_threadpool(
+            _answer, served.metrics, lambda: encode_predictions(served.score(data, params)), False
+        )
+    started = time.perf_counter()
+    try:
+        predictions = await batcher.submit(decoded.data, decoded.params)
+    except ServerBusy as error:
+        return error_response(503, error.error_code, error.message)
+    except Exception as error:  # the model's own failure, or its signature check: the same answers as alone
+        failure = error
+        return await run_in_threadpool(_answer, served.metrics, _raiser(failure), False)
+    _record_event(served, decoded.data, predictions, started)
+    return await run_in_threadpool(_answer, served.metrics, lambda: encode_predictions(predictions), False)
+
+
+def _raiser(error: Exception) -> Callable[[], bytes]:
+    def work() -> bytes:
+        raise error
+
+    return work
+
+
+def _recorded(
+    predict: Scorer,
+    data: Any,
+    params: Mapping[str, Any] | None,
+    events: EventRecorder | None,
+    model_name: str,
+    model_version: str | None,
+) -> Any:
+    """Predict, and hand the prediction to the event recorder (which never waits) when there is one."""
+    started = time.perf_counter()
+    predictions = predict(data, params)
+    if events is not None:
+        events.record(_event(data, predictions, started, model_name, model_version))
+    return predictions
+
+
+def _record_event(served: _Served, data: Any, predictions: Any, started: float) -> None:
+    events = served.events
+    if events is not None:
+        events.record(_event(data, predictions, started, served.name, served.version))
+
+
+def _event(
+    data: Any, predictions: Any, started: float, model_name: str, model_version: str | None
+) -> PredictionEvent:
+    return PredictionEvent(
+        request_id=uuid.uuid4().hex,
+        timestamp_ms=int(time.time() * 1000),
+        model_name=model_name,
+        model_version=model_version or "unversioned",
+        inputs=data,
+        outputs=predictions,
+        latency_ms=(time.perf_counter() - started) * 1000,
+    )
+
+
+def _closer(batcher: MicroBatcher | None, events: EventRecorder | None) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        if batcher is not None:
+            await batcher.close()
+        if events is not None:
+            await run_in_threadpool(events.close)
+
+    return close
+
+
+def _infer(served: _Served, body: bytes) -> bytes:
+    """Decode an infer request, score it and encode the response, off the event loop."""
+    signature = served.model.signature
+    decoded = decode_infer_request(body, signature)
+    predictions = served.score(decoded.data, decoded.params)
+    return encode_infer_response(
+        predictions,
+        model_name=served.name,
+        model_version=served.version,
+        request_id=decoded.request_id,
+        signature=signature,
+    )
+
+
+def _unknown_model(served: _Served, name: str) -> Response | None:
+    if name == served.name:
+        return None
+    message = f"model {name!r} is not served here; this server serves {served.name!r}"
+    return error_response(404, "RESOURCE_DOES_NOT_EXIST", message, oip=True)
+
+
+def _unreadable_infer(request: Request) -> Response | None:
+    if _BINARY_TENSOR_HEADER in request.headers:
+        message = "binary tensor data is not supported; send the tensors as JSON"
+        return error_response(415, BAD_REQUEST, message, oip=True)
+    content_type = request.headers.get("content-type")
+    if content_type and content_type.split(";", 1)[0].strip().lower() != JSON_MEDIA_TYPE:
+        message = f"content type must be {JSON_MEDIA_TYPE}; got {content_type}"
+        return error_response(415, BAD_REQUEST, message, oip=True)
+    return None
+
+
+def _too_large(limit: int, *, oip: bool) -> Response:
+    return error_response(413, "REQUEST_TOO_LARGE", f"request body exceeds {limit} bytes", oip=oip)
+
+
+def _answer(metrics: ServingMetrics, work: Callable[[], bytes], oip: bool) -> Response:
+    """Run `work` (decode, score, encode) and turn its failures into 400 or 500 answers."""
+    try:
+        content = work()
+    except InvalidArgument as error:
+        metrics.count_prediction_error("bad_input")
+        return error_response(400, BAD_REQUEST, error.message, oip=oip)
     except Exception as error:
+        metrics.count_prediction_error("model_error")
         request_id = uuid.uuid4().hex
         log.exception("scoring request %s failed", request_id)
         reason = f"{type(error).__name__}: {error}"[:_MAX_REASON_CHARS]
         message = f"the model failed to score the input ({reason}); request id {request_id}"
-        return error_response(500, "INTERNAL_ERROR", message)
-    return Response(content, media_type="application/json")
+        return error_response(500, "INTERNAL_ERROR", message, oip=oip)
+    return Response(content, media_type=JSON_MEDIA_TYPE)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -1,4 +1,4 @@
-"""Reading scoring requests (MLflow's JSON and CSV formats) and writing predictions as JSON.
+"""Reading scoring requests (MLflow's JSON and CSV formats, and Parquet) and writing predictions as JSON.
 
 A JSON request holds exactly one input key, plus optional `params`:
 
@@ -7,7 +7,8 @@ A JSON request holds exactly one input key, plus optional `params`:
 - `instances` / `inputs`: a list -> a numpy array; a list of objects or an object of lists -> a dict of
   numpy arrays, one per name; a single string or number is passed on unchanged.
 
-A CSV request is a table with a header row. Every problem is an `InvalidArgument` naming it.
+A CSV request is a table with a header row; a Parquet request is one Parquet file holding a table.
+Every problem is an `InvalidArgument` naming it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from cairn.errors import InvalidArgument
 
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv"
-SUPPORTED_MEDIA_TYPES = (JSON_MEDIA_TYPE, CSV_MEDIA_TYPE)
+PARQUET_MEDIA_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
+SUPPORTED_MEDIA_TYPES = (JSON_MEDIA_TYPE, CSV_MEDIA_TYPE, *PARQUET_MEDIA_TYPES)
 INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 PARAMS_KEY = "params"
 _SPLIT_KEYS = frozenset({"columns", "data", "index"})
@@ -59,6 +61,8 @@ def decode_request(body: bytes, media_type: str) -> ScoringInput:
         return ScoringInput(decode_csv(body))
     if media_type == JSON_MEDIA_TYPE:
         return decode_json(body)
+    if media_type in PARQUET_MEDIA_TYPES:
+        return ScoringInput(decode_parquet(body))
     raise InvalidArgument(
         f"content type must be one of {', '.join(SUPPORTED_MEDIA_TYPES)}; got {media_type!r}"
     )
@@ -68,7 +72,7 @@ def decode_json(body: bytes) -> ScoringInput:
     """Decode a JSON scoring request: exactly one input key plus optional `params`."""
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise InvalidArgument(f"request body is not valid JSON: {error}") from None
     expected = ", ".join(INPUT_KEYS)
     if not isinstance(payload, dict):
@@ -93,6 +97,21 @@ def decode_csv(body: bytes) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(body))
     except (ValueError, UnicodeDecodeError) as error:  # pandas' ParserError is a ValueError
         raise InvalidArgument(f"request body is not a valid CSV table: {error}") from None
+
+
+def decode_parquet(body: bytes) -> pd.DataFrame:
+    """Decode one Parquet file into a DataFrame (its columns as stored, no index)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if not body:
+        raise InvalidArgument("Parquet request body is empty; send one Parquet file")
+    try:
+        table = pq.read_table(pa.BufferReader(body))
+    except (pa.ArrowException, ValueError, OSError) as error:
+        raise InvalidArgument(f"request body is not a valid Parquet file: {error}") from None
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
 
 
 def _params(value: Any) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from uvicorn.config import LOGGING_CONFIG
 
 from cairn.errors import CairnError
 from cairn.models import load_model
-from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, create_scoring_app
+from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL_NAME, BatchingOptions, create_scoring_app
 
 MAX_BODY_ENV = "CAIRN_SERVING_MAX_BODY_BYTES"
 GRACEFUL_TIMEOUT_S = 30
@@ -37,15 +37,52 @@ def serve_model(
     port: int = 8080,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     log_level: str = "info",
+    model_name: str = DEFAULT_MODEL_NAME,
+    model_uri: str | None = None,
+    model_version: str | None = None,
+    batching: BatchingOptions | None = None,
+    events_uri: str | None = None,
+    events_sample_rate: float = 1.0,
 ) -> None:
     """Load the model package in `model_dir` and serve it until SIGTERM or Ctrl-C.
+
+    Args:
+        model_dir: The package folder.
+        host: Interface to listen on.
+        port: TCP port (0 picks a free one).
+        max_body_bytes: Largest request body accepted.
+        log_level: uvicorn's and Cairn's log level.
+        model_name: The name the Open Inference Protocol routes answer to.
+        model_uri: Where the model came from (shown by `/metadata`).
+        model_version: Its registered version (shown by `/metadata`, labels the metrics and events).
+        batching: Micro-batching of `/invocations` (None: each request is scored alone).
+        events_uri: An artifact location (folder, `file:` or `s3://` URI) to write prediction events to, as
+            partitioned Parquet; None records nothing.
+        events_sample_rate: The share of predictions recorded.
 
     Raises:
         NotFound, InvalidArgument: The package is missing, altered or cannot be loaded.
     """
     logging.config.dictConfig(_log_config(log_level))
     model = load_model(model_dir)
-    app = create_scoring_app(model, max_body_bytes=max_body_bytes)
+    events = None
+    if events_uri is not None:
+        from cairn.serving.events import EventRecorder
+        from cairn.serving.parquet_sink import ParquetEventSink
+        from cairn.store.artifacts import artifact_store_for
+
+        events = EventRecorder(
+            ParquetEventSink(artifact_store_for(events_uri)), sample_rate=events_sample_rate
+        )
+    app = create_scoring_app(
+        model,
+        max_body_bytes=max_body_bytes,
+        model_name=model_name,
+        model_uri=model_uri,
+        model_version=model_version,
+        batching=batching,
+        events=events,
+    )
     config = uvicorn.Config(
         app,
         host=host,
@@ -53,7 +90,7 @@ def serve_model(
         log_config=_log_config(log_level),
         log_level=log_level,
         server_header=False,
-        lifespan="off",
+        lifespan="on",  # the app's shutdown drains the micro-batcher and flushes prediction events
         ws="none",
         timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
     )
