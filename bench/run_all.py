@@ -83,6 +83,25 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
             "3",
         ],
     ),
+    "serving": (
+        "bench_serving.py",
+        [
+            "--requests",
+            "20000",
+            "--mlflow-requests",
+            "2000",
+            "--batch-requests",
+            "5000",
+            "--mlflow-batch-requests",
+            "1000",
+            "--overhead-requests",
+            "2000",
+            "--warmup",
+            "200",
+            "--cold-repeats",
+            "3",
+        ],
+    ),
 }
 
 

@@ -84,6 +84,20 @@ TINY: dict[str, list[str]] = {
         "--fresh-repeats",
         "1",
     ],
+    "serving": [
+        "--requests",
+        "40",
+        "--batch-requests",
+        "10",
+        "--overhead-requests",
+        "10",
+        "--warmup",
+        "5",
+        "--cold-repeats",
+        "0",
+        "--concurrency",
+        "4",
+    ],
 }
 NEEDS_POSTGRES = {"server_ingestion"}
 # MLflow costs seconds per process (import and schema creation), so only two benchmarks run it here;

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from cairn.cli.context import CliContext, pass_cli
-from cairn.errors import NotFound
+from cairn.errors import InvalidArgument, NotFound
+
+if TYPE_CHECKING:
+    from cairn.serving.alias_follower import FollowOptions
 
 
 @click.group("models")
@@ -122,6 +126,19 @@ def build_command(state: CliContext, model_uri: str, out_dir: Path) -> None:
     show_default=True,
     help="Share of predictions recorded.",
 )
+@click.option(
+    "--follow-alias/--no-follow-alias",
+    default=False,
+    show_default=True,
+    help="For models:/<name>@<alias>: load, warm and switch to each version the alias moves to.",
+)
+@click.option(
+    "--poll-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="How often --follow-alias looks at the alias.",
+)
 @pass_cli
 def serve_command(
     state: CliContext,
@@ -133,6 +150,8 @@ def serve_command(
     max_batch_wait_ms: float,
     events_uri: str | None,
     events_sample_rate: float,
+    follow_alias: bool,
+    poll_seconds: float,
 ) -> None:
     """Serve a model over HTTP in this environment: MLflow's scoring protocol and the Open Inference Protocol.
 
@@ -141,6 +160,7 @@ def serve_command(
     from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, BatchingOptions
     from cairn.serving.entrypoint import serve_model
 
+    follow = followed_alias(state, model_uri, poll_seconds) if follow_alias else None
     model_dir = local_package(state, model_uri)
     name, version = served_identity(state, model_uri)
     serve_model(
@@ -154,7 +174,19 @@ def serve_command(
         batching=BatchingOptions(max_batch_size, max_batch_wait_ms) if max_batch_size else None,
         events_uri=events_uri,
         events_sample_rate=events_sample_rate,
+        follow=follow,
     )
+
+
+def followed_alias(state: CliContext, model_uri: str, poll_seconds: float) -> FollowOptions:
+    """What `--follow-alias` follows: the alias of a `models:/<name>@<alias>` URI, in this registry."""
+    from cairn.registry.model_uris import RegisteredModelUri, is_model_uri, parse_model_uri
+    from cairn.serving.alias_follower import FollowOptions
+
+    target = parse_model_uri(model_uri) if is_model_uri(model_uri) else None
+    if not isinstance(target, RegisteredModelUri) or target.alias is None:
+        raise InvalidArgument(f"--follow-alias needs a models:/<name>@<alias> URI, got {model_uri!r}")
+    return FollowOptions(state.resolved_uri(), target.name, target.alias, poll_seconds)
 
 
 def served_identity(state: CliContext, model_uri: str) -> tuple[str, str | None]:

@@ -8,11 +8,13 @@ MLflow's scoring protocol (see `cairn.serving.codecs`), and the Open Inference P
 (Open Inference Protocol routes add `"error"`, the field its clients read): 400 for bad input (including
 the model's own signature checks), 404 for a model name not served, 413 for a body over the size limit,
 415 for an unsupported content type, 500 when the model fails. Every prediction goes through one
-function, `score(data, params)`.
+function, `_score`, on the model the request read from the app's `ModelSlot` when it started; the slot
+can be swapped while the app serves (see `cairn.serving.alias_follower`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import platform
 import time
@@ -37,11 +39,13 @@ from cairn.serving.codecs import (
     media_type_of,
 )
 from cairn.serving.events import EventRecorder, PredictionEvent
+from cairn.serving.model_slot import ModelSlot, SlotEntry
 from cairn.serving.oip import decode_infer_request, encode_infer_response, model_metadata
-from cairn.serving.serving_metrics import MetricsMiddleware, ServingMetrics
+from cairn.serving.serving_metrics import UNVERSIONED, MetricsMiddleware, ServingMetrics
 
 if TYPE_CHECKING:
     from cairn.models.loaded import LoadedModel
+    from cairn.serving.alias_follower import AliasFollower
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MODEL_NAME = "model"
@@ -49,9 +53,6 @@ BAD_REQUEST = "BAD_REQUEST"
 _MAX_REASON_CHARS = 500
 _BINARY_TENSOR_HEADER = "inference-header-content-length"
 log = logging.getLogger("cairn.serving")
-
-Scorer = Callable[[Any, Mapping[str, Any] | None], Any]
-"""`score(data, params) -> predictions`: the one function every route predicts through."""
 
 
 class _BodyTooLarge(Exception):
@@ -75,17 +76,15 @@ class BatchingOptions:
 
 @dataclass(frozen=True)
 class _Served:
-    """What the routes of one app share: the model, how it is named, its limits, metrics and scorer."""
+    """What the routes of one app share: the model slot, how the model is named, limits, metrics, events."""
 
-    model: LoadedModel
+    slot: ModelSlot
     name: str
     uri: str | None
-    version: str | None
     max_body_bytes: int
     metrics: ServingMetrics
-    score: Scorer
-    batcher: MicroBatcher | None = None
     events: EventRecorder | None = None
+    follower: AliasFollower | None = None
 
 
 def error_response(status: int, error_code: str, message: str, *, oip: bool = False) -> JSONResponse:
@@ -100,7 +99,7 @@ def error_response(status: int, error_code: str, message: str, *, oip: bool = Fa
 
 
 def create_scoring_app(
-    model: LoadedModel,
+    model: LoadedModel | ModelSlot,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     model_name: str = DEFAULT_MODEL_NAME,
@@ -108,65 +107,86 @@ def create_scoring_app(
     model_version: str | None = None,
     batching: BatchingOptions | None = None,
     events: EventRecorder | None = None,
+    follower: AliasFollower | None = None,
 ) -> FastAPI:
     """An app serving `model`: health checks, version, metadata, metrics and both scoring protocols.
 
     Args:
-        model: The loaded model every request is scored with.
+        model: The loaded model every request is scored with, or a `ModelSlot` whose current model each
+            request is scored with (the slot carries the version; `model_version` is then ignored).
         max_body_bytes: Largest request body accepted; larger ones get 413 before the model sees them.
         model_name: The name the Open Inference Protocol routes answer to (`/v2/models/{name}`).
         model_uri: Where the model came from, shown by `/metadata`.
         model_version: The registered version, shown by `/metadata` and labelling every metric.
         batching: Group concurrent `/invocations` requests into batches (None: score each alone).
         events: Where every prediction is recorded (off the request path); closed when the app stops.
+        follower: Keeps the slot on the version a registry alias points at; started when the app starts and
+            stopped when it stops (needs `model` to be that follower's `ModelSlot`).
     """
     if max_body_bytes < 1:
         raise InvalidArgument(f"max_body_bytes must be at least 1, got {max_body_bytes}")
     if not model_name or "/" in model_name:
         raise InvalidArgument(f"model_name must be a non-empty name without '/', got {model_name!r}")
+    slot = model if isinstance(model, ModelSlot) else ModelSlot(model, model_version)
+    if follower is not None and follower.slot is not slot:
+        raise InvalidArgument("follower must follow the ModelSlot the app serves (pass that slot as model)")
     app = FastAPI(title="Cairn model server", version=cairn.__version__, docs_url=None, redoc_url=None)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    metrics = ServingMetrics(model_version)
+    metrics = ServingMetrics(slot.current().version)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-
-    def predict(data: Any, params: Mapping[str, Any] | None) -> Any:
-        return model.predict(data, params=params)
-
-    def score(data: Any, params: Mapping[str, Any] | None) -> Any:
-        """The one place the model predicts; runs on a worker thread, never on the event loop."""
-        return _recorded(predict, data, params, events, model_name, model_version)
-
-    batcher = None
-    if batching is not None:
-        batcher = MicroBatcher(
-            predict,
-            max_batch_size=batching.max_batch_size,
-            max_wait_ms=batching.max_wait_ms,
-            max_queue=batching.max_queue,
-            on_release=metrics.observe_batch,
-        )
-    served = _Served(
-        model, model_name, model_uri, model_version, max_body_bytes, metrics, score, batcher, events
-    )
-    app.router.add_event_handler("shutdown", _closer(batcher, events))
+    slot.configure(_entry_factory(batching, metrics), lambda entry: _relabel(metrics, entry))
+    served = _Served(slot, model_name, model_uri, max_body_bytes, metrics, events, follower)
+    if follower is not None:
+        app.router.add_event_handler("startup", follower.start)
+    app.router.add_event_handler("shutdown", _closer(served))
     _add_info_routes(app, served)
     _add_invocations_route(app, served)
     _add_oip_routes(app, served)
     return app
 
 
-def _add_info_routes(app: FastAPI, served: _Served) -> None:
-    version = _version_body(served.model)
-    signature = served.model.signature
+def _entry_factory(
+    batching: BatchingOptions | None, metrics: ServingMetrics
+) -> Callable[[LoadedModel, str | None], SlotEntry]:
+    """How the slot turns a model into an entry: with a micro-batcher of its own when the app batches."""
+
+    def prepare(model: LoadedModel, version: str | None) -> SlotEntry:
+        if batching is None:
+            return SlotEntry(model, version)
+        batcher = MicroBatcher(
+            lambda data, params: model.predict(data, params=params),
+            max_batch_size=batching.max_batch_size,
+            max_wait_ms=batching.max_wait_ms,
+            max_queue=batching.max_queue,
+            on_release=metrics.observe_batch,
+        )
+        return SlotEntry(model, version, batcher)
+
+    return prepare
+
+
+def _relabel(metrics: ServingMetrics, entry: SlotEntry) -> None:
+    """After a swap, new series carry the new version."""
+    metrics.model_version = entry.version or UNVERSIONED
+
+
+def _metadata(served: _Served) -> dict[str, Any]:
+    entry = served.slot.current()
+    signature = entry.model.signature
     metadata = {
         "model_name": served.name,
         "model_uri": served.uri,
-        "model_version": served.version,
-        "flavor": served.model.flavor,
+        "model_version": entry.version,
+        "flavor": entry.model.flavor,
         "signature": None if signature is None else signature.to_dict(),
         "cairn_version": cairn.__version__,
     }
+    if served.follower is not None:
+        metadata["follow"] = served.follower.status()
+    return metadata
 
+
+def _add_info_routes(app: FastAPI, served: _Served) -> None:
     @app.get("/ping")
     @app.get("/health")
     async def ping() -> dict[str, str]:
@@ -174,11 +194,11 @@ def _add_info_routes(app: FastAPI, served: _Served) -> None:
 
     @app.get("/version")
     async def version_info() -> dict[str, Any]:
-        return version
+        return _version_body(served.slot.current().model)
 
     @app.get("/metadata")
     async def model_info() -> dict[str, Any]:
-        return metadata
+        return _metadata(served)
 
     @app.get("/metrics")
     async def metrics_text() -> Response:
@@ -199,19 +219,18 @@ def _add_invocations_route(app: FastAPI, served: _Served) -> None:
         except _BodyTooLarge:
             return _too_large(served.max_body_bytes, oip=False)
 
-        if served.batcher is None:
+        entry = served.slot.current()
+        if entry.batcher is None:
 
             def work() -> bytes:
                 decoded = decode_request(body, media_type)
-                return encode_predictions(served.score(decoded.data, decoded.params))
+                return encode_predictions(_score(served, entry, decoded.data, decoded.params))
 
             return await run_in_threadpool(_answer, served.metrics, work, False)
-        return await _batched_answer(served, served.batcher, body, media_type)
+        return await _batched_answer(served, body, media_type)
 
 
 def _add_oip_routes(app: FastAPI, served: _Served) -> None:
-    metadata = model_metadata(served.name, served.version, served.model.flavor, served.model.signature)
-
     @app.get("/v2")
     async def server_metadata() -> dict[str, Any]:
         return {"name": "cairn", "version": cairn.__version__, "extensions": []}
@@ -226,7 +245,10 @@ def _add_oip_routes(app: FastAPI, served: _Served) -> None:
 
     @app.get("/v2/models/{name}")
     async def model_info(name: str) -> Response:
-        return _unknown_model(served, name) or JSONResponse(metadata)
+        if (refusal := _unknown_model(served, name)) is not None:
+            return refusal
+        entry = served.slot.current()
+        return JSONResponse(model_metadata(name, entry.version, entry.model.flavor, entry.model.signature))
 
     @app.get("/v2/models/{name}/ready")
     async def model_ready(name: str) -> Response:
@@ -241,11 +263,16 @@ def _add_oip_routes(app: FastAPI, served: _Served) -> None:
             body = await _read_body(request, served.max_body_bytes)
         except _BodyTooLarge:
             return _too_large(served.max_body_bytes, oip=True)
-        return await run_in_threadpool(_answer, served.metrics, lambda: _infer(served, body), True)
+        entry = served.slot.current()
+        return await run_in_threadpool(_answer, served.metrics, lambda: _infer(served, entry, body), True)
 
 
-async def _batched_answer(served: _Served, batcher: MicroBatcher, body: bytes, media_type: str) -> Response:
-    """Decode on a worker thread, score through the micro-batcher, encode on a worker thread."""
+async def _batched_answer(served: _Served, body: bytes, media_type: str) -> Response:
+    """Decode on a worker thread, score through the current entry's micro-batcher, encode on a worker thread.
+
+    The slot is read after decoding, and the request is queued on that entry's batcher without an `await` in
+    between, so a swap can never close the batcher between the two (the close runs on this event loop).
+    """
     import pandas as pd
 
     try:
@@ -253,12 +280,16 @@ async def _batched_answer(served: _Served, batcher: MicroBatcher, body: bytes, m
     except InvalidArgument as error:
         served.metrics.count_prediction_error("bad_input")
         return error_response(400, BAD_REQUEST, error.message)
+    entry = served.slot.current()
+    batcher = entry.batcher
+    assert batcher is not None
     if not isinstance(decoded.data, pd.DataFrame):  # tensors and free-form inputs are scored alone
         data, params = decoded.data, decoded.params
         return await run_in_threadpool(
-            _answer, served.metrics, lambda: encode_predictions(served.score(data, params)), False
+            _answer, served.metrics, lambda: encode_predictions(_score(served, entry, data, params)), False
         )
     started = time.perf_counter()
+    served.slot.note_loop(asyncio.get_running_loop())  # before submitting: lets a swap close this batcher
     try:
         predictions = await batcher.submit(decoded.data, decoded.params)
     except ServerBusy as error:
@@ -266,7 +297,7 @@ async def _batched_answer(served: _Served, batcher: MicroBatcher, body: bytes, m
     except Exception as error:  # the model's own failure, or its signature check: the same answers as alone
         failure = error
         return await run_in_threadpool(_answer, served.metrics, _raiser(failure), False)
-    _record_event(served, decoded.data, predictions, started)
+    _record_event(served, entry, decoded.data, predictions, started)
     return await run_in_threadpool(_answer, served.metrics, lambda: encode_predictions(predictions), False)
 
 
@@ -277,26 +308,19 @@ def _raiser(error: Exception) -> Callable[[], bytes]:
     return work
 
 
-def _recorded(
-    predict: Scorer,
-    data: Any,
-    params: Mapping[str, Any] | None,
-    events: EventRecorder | None,
-    model_name: str,
-    model_version: str | None,
-) -> Any:
-    """Predict, and hand the prediction to the event recorder (which never waits) when there is one."""
+def _score(served: _Served, entry: SlotEntry, data: Any, params: Mapping[str, Any] | None) -> Any:
+    """The one place a request's model predicts, on a worker thread; the prediction is then recorded."""
     started = time.perf_counter()
-    predictions = predict(data, params)
-    if events is not None:
-        events.record(_event(data, predictions, started, model_name, model_version))
+    predictions = entry.model.predict(data, params=params)
+    _record_event(served, entry, data, predictions, started)
     return predictions
 
 
-def _record_event(served: _Served, data: Any, predictions: Any, started: float) -> None:
+def _record_event(served: _Served, entry: SlotEntry, data: Any, predictions: Any, started: float) -> None:
+    """Hand the prediction to the event recorder (which never waits) when there is one."""
     events = served.events
     if events is not None:
-        events.record(_event(data, predictions, started, served.name, served.version))
+        events.record(_event(data, predictions, started, served.name, entry.version))
 
 
 def _event(
@@ -313,25 +337,26 @@ def _event(
     )
 
 
-def _closer(batcher: MicroBatcher | None, events: EventRecorder | None) -> Callable[[], Awaitable[None]]:
+def _closer(served: _Served) -> Callable[[], Awaitable[None]]:
     async def close() -> None:
-        if batcher is not None:
-            await batcher.close()
-        if events is not None:
-            await run_in_threadpool(events.close)
+        if served.follower is not None:  # first, so no swap happens while the batchers close
+            await run_in_threadpool(served.follower.stop)
+        await served.slot.close()
+        if served.events is not None:
+            await run_in_threadpool(served.events.close)
 
     return close
 
 
-def _infer(served: _Served, body: bytes) -> bytes:
+def _infer(served: _Served, entry: SlotEntry, body: bytes) -> bytes:
     """Decode an infer request, score it and encode the response, off the event loop."""
-    signature = served.model.signature
+    signature = entry.model.signature
     decoded = decode_infer_request(body, signature)
-    predictions = served.score(decoded.data, decoded.params)
+    predictions = _score(served, entry, decoded.data, decoded.params)
     return encode_infer_response(
         predictions,
         model_name=served.name,
-        model_version=served.version,
+        model_version=entry.version,
         request_id=decoded.request_id,
         signature=signature,
     )

@@ -23,7 +23,9 @@ from uvicorn.config import LOGGING_CONFIG
 
 from cairn.errors import CairnError
 from cairn.models import load_model
+from cairn.serving.alias_follower import AliasFollower, FollowOptions
 from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL_NAME, BatchingOptions, create_scoring_app
+from cairn.serving.model_slot import ModelSlot
 
 MAX_BODY_ENV = "CAIRN_SERVING_MAX_BODY_BYTES"
 GRACEFUL_TIMEOUT_S = 30
@@ -43,6 +45,7 @@ def serve_model(
     batching: BatchingOptions | None = None,
     events_uri: str | None = None,
     events_sample_rate: float = 1.0,
+    follow: FollowOptions | None = None,
 ) -> None:
     """Load the model package in `model_dir` and serve it until SIGTERM or Ctrl-C.
 
@@ -59,6 +62,7 @@ def serve_model(
         events_uri: An artifact location (folder, `file:` or `s3://` URI) to write prediction events to, as
             partitioned Parquet; None records nothing.
         events_sample_rate: The share of predictions recorded.
+        follow: Follow a registry alias: when it moves, load, warm and swap in the version it points at.
 
     Raises:
         NotFound, InvalidArgument: The package is missing, altered or cannot be loaded.
@@ -74,14 +78,16 @@ def serve_model(
         events = EventRecorder(
             ParquetEventSink(artifact_store_for(events_uri)), sample_rate=events_sample_rate
         )
+    slot = ModelSlot(model, model_version)
     app = create_scoring_app(
-        model,
+        slot,
         max_body_bytes=max_body_bytes,
         model_name=model_name,
         model_uri=model_uri,
         model_version=model_version,
         batching=batching,
         events=events,
+        follower=_follower(follow, slot),
     )
     config = uvicorn.Config(
         app,
@@ -103,6 +109,16 @@ def serve_model(
             uvicorn.Server(config).run(sockets=[sock])
     finally:
         sock.close()
+
+
+def _follower(follow: FollowOptions | None, slot: ModelSlot) -> AliasFollower | None:
+    if follow is None:
+        return None
+    from cairn.registry.client import RegistryClient
+
+    registry = RegistryClient(follow.tracking_uri)
+    log.info("following %s@%s every %g s", follow.name, follow.alias, follow.poll_seconds)
+    return AliasFollower(registry, follow.name, follow.alias, slot, follow.poll_seconds)
 
 
 @contextlib.contextmanager

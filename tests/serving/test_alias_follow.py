@@ -1,0 +1,228 @@
+"""Serving by alias: the server follows the registry, swapping versions atomically while requests flow."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from model_server_process import ModelServerProcess
+from sklearn.linear_model import LogisticRegression
+
+import cairn
+import cairn.sklearn
+from cairn.errors import InvalidArgument
+from cairn.models.package import load_model
+from cairn.models.remote import fetch_model
+from cairn.registry.client import RegistryClient
+from cairn.serving.alias_follower import AliasFollower
+from cairn.serving.app import BatchingOptions, create_scoring_app
+from cairn.serving.model_slot import ModelSlot
+
+NAME = "m"
+WAIT_S = 30.0
+FEATURES = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": [1.0, 0.5, 1.5, 0.0, 2.0, 1.0]})
+LABELS = np.array([0, 0, 0, 1, 1, 1])
+BODY = {"dataframe_split": FEATURES.to_dict(orient="split")}
+
+
+@pytest.fixture
+def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RegistryClient]:
+    """An embedded store under tmp_path whose model `m` has version 1 (LABELS) and 2 (LABELS flipped)."""
+    monkeypatch.setenv("CAIRN_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
+    monkeypatch.setenv("CAIRN_MODEL_CACHE", str(tmp_path / "model-cache"))
+    store = str(tmp_path / "store")
+    cairn.set_tracking_uri(store)
+    cairn.set_experiment("alias-follow")
+    _log_version(LABELS)
+    _log_version(1 - LABELS)
+    client = RegistryClient(store)
+    client.set_alias(NAME, "champion", 1)
+    yield client
+    cairn.set_tracking_uri(None)
+
+
+def _log_version(labels: np.ndarray) -> None:
+    model = LogisticRegression().fit(FEATURES, labels)
+    assert np.array_equal(model.predict(FEATURES), labels)
+    with cairn.start_run():
+        cairn.sklearn.log_model(model, "model", registered_model_name=NAME, input_example=FEATURES.head(2))
+
+
+@contextmanager
+def _serving(app: FastAPI) -> Iterator[httpx.Client]:
+    """A real uvicorn server with the app's lifespan on (it starts and stops the follower)."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="follow-server", daemon=True)
+    thread.start()
+    _wait_until(lambda: server.started or not thread.is_alive(), "the server to start")
+    assert thread.is_alive()
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+    assert not thread.is_alive()
+
+
+def _wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + WAIT_S
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
+
+
+class _Traffic:
+    """Client threads posting the features in a loop, keeping every answer (or failure) in order."""
+
+    def __init__(self, url: str, threads: int = 3) -> None:
+        self.url = url
+        self.answers: list[list[tuple[int, ...]]] = [[] for _ in range(threads)]
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._post, args=(i,)) for i in range(threads)]
+
+    def _post(self, index: int) -> None:
+        with httpx.Client(base_url=self.url, timeout=30) as client:
+            while not self._stop.is_set():
+                try:
+                    response = client.post("/invocations", json=BODY)
+                except httpx.HTTPError as error:
+                    self.failures.append(repr(error))
+                    continue
+                if response.status_code != 200:
+                    self.failures.append(f"{response.status_code}: {response.text}")
+                    continue
+                self.answers[index].append(tuple(response.json()["predictions"]))
+
+    def seen(self, predictions: np.ndarray) -> bool:
+        return any(tuple(predictions) in answers for answers in self.answers)
+
+    def __enter__(self) -> _Traffic:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=WAIT_S)
+
+
+def _app(registry: RegistryClient, tmp_path: Path, batching: BatchingOptions | None) -> FastAPI:
+    slot = ModelSlot(load_model(fetch_model(f"models:/{NAME}/1", tracking_uri=_uri(registry))), "1")
+    follower = AliasFollower(registry, NAME, "champion", slot, poll_seconds=0.1)
+    return create_scoring_app(
+        slot, model_name=NAME, model_uri=f"models:/{NAME}@champion", batching=batching, follower=follower
+    )
+
+
+def _uri(registry: RegistryClient) -> str:
+    return registry.tracking.tracking_uri
+
+
+@pytest.mark.parametrize("batching", [None, BatchingOptions(max_batch_size=16, max_wait_ms=1.0)])
+def test_moving_the_alias_swaps_the_served_version_without_failing_a_request(
+    registry: RegistryClient, tmp_path: Path, batching: BatchingOptions | None
+) -> None:
+    with _serving(_app(registry, tmp_path, batching)) as http, _Traffic(str(http.base_url)) as traffic:
+        _wait_until(lambda: traffic.seen(LABELS), "answers from version 1")
+        assert http.get("/metadata").json()["model_version"] == "1"
+        registry.set_alias(NAME, "champion", 2)
+        _wait_until(lambda: traffic.seen(1 - LABELS), "answers from version 2")
+        metadata = http.get("/metadata").json()
+        oip = http.get(f"/v2/models/{NAME}").json()
+        metrics = http.get("/metrics").text
+        after = http.post("/invocations", json=BODY).json()["predictions"]
+    assert traffic.failures == []
+    for answers in traffic.answers:  # each client saw version 1, then version 2, never back
+        assert set(answers) <= {tuple(LABELS), tuple(1 - LABELS)}
+        switched = [answer == tuple(1 - LABELS) for answer in answers]
+        assert switched == sorted(switched)
+    assert metadata["model_version"] == "2" and metadata["model_uri"] == f"models:/{NAME}@champion"
+    assert metadata["follow"]["swaps"] == 1 and metadata["follow"]["failures"] == 0
+    assert oip["versions"] == ["2"]
+    assert 'model_version="2"' in metrics
+    assert after == list(1 - LABELS)
+
+
+def test_a_version_that_fails_to_load_leaves_the_old_one_serving(
+    registry: RegistryClient, tmp_path: Path
+) -> None:
+    _log_version(LABELS)  # version 3, as good as version 1
+    tampered = next(Path(urlparse(registry.artifact_location(f"models:/{NAME}/2")).path).rglob("*.skops"))
+    tampered.write_bytes(tampered.read_bytes() + b"x")
+    with _serving(_app(registry, tmp_path, None)) as http, _Traffic(str(http.base_url)) as traffic:
+        _wait_until(lambda: traffic.seen(LABELS), "answers from version 1")
+        registry.set_alias(NAME, "champion", 2)
+        _wait_until(lambda: http.get("/metadata").json()["follow"]["failures"] >= 1, "the failed load")
+        during = http.get("/metadata").json()
+        still = http.post("/invocations", json=BODY).json()["predictions"]
+        registry.set_alias(NAME, "champion", 3)
+        _wait_until(lambda: http.get("/metadata").json()["model_version"] == "3", "version 3")
+    assert traffic.failures == []
+    assert not traffic.seen(1 - LABELS)
+    assert during["model_version"] == "1"
+    assert "version 2" in during["follow"]["last_error"] and tampered.name in during["follow"]["last_error"]
+    assert still == list(LABELS)
+
+
+def test_the_follower_checks_its_arguments(registry: RegistryClient) -> None:
+    slot = ModelSlot(load_model(fetch_model(f"models:/{NAME}/1", tracking_uri=_uri(registry))), "1")
+    with pytest.raises(InvalidArgument, match="poll_seconds"):
+        AliasFollower(registry, NAME, "champion", slot, poll_seconds=0)
+    other = ModelSlot(slot.current().model, "1")
+    with pytest.raises(InvalidArgument, match="follower"):
+        create_scoring_app(slot, follower=AliasFollower(registry, NAME, "champion", other))
+
+
+def test_cli_serve_follow_alias_switches_versions(registry: RegistryClient, tmp_path: Path) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "cairn.cli",
+        "--tracking-uri",
+        _uri(registry),
+        "models",
+        "serve",
+        f"models:/{NAME}@champion",
+        "--port",
+        "0",
+        "--follow-alias",
+        "--poll-seconds",
+        "0.1",
+    ]
+    with ModelServerProcess(sys.executable, tmp_path, command) as server:
+        assert httpx.post(f"{server.url}/invocations", json=BODY).json()["predictions"] == list(LABELS)
+        registry.set_alias(NAME, "champion", 2)
+        _wait_until(
+            lambda: httpx.get(f"{server.url}/metadata").json()["model_version"] == "2", "the CLI to swap"
+        )
+        assert httpx.post(f"{server.url}/invocations", json=BODY).json()["predictions"] == list(1 - LABELS)
+    assert any("now serving version 2" in line for line in server.stderr_lines())
+
+
+def test_cli_follow_alias_needs_an_alias_uri(registry: RegistryClient) -> None:
+    from click.testing import CliRunner
+
+    from cairn.cli.main import cli
+
+    result = CliRunner().invoke(
+        cli, ["--tracking-uri", _uri(registry), "models", "serve", f"models:/{NAME}/1", "--follow-alias"]
+    )
+    assert result.exit_code == 1
+    assert "--follow-alias needs a models:/<name>@<alias> URI" in result.output
