@@ -2,7 +2,8 @@
 
 One LogisticRegression on 20 features is fitted here and saved twice, as a Cairn package and with
 `mlflow.sklearn.save_model`. Each server runs in its own process on 127.0.0.1; the load generator is an
-`httpx.AsyncClient` in this process posting pre-encoded `dataframe_split` JSON to `/invocations`.
+a minimal asyncio HTTP/1.1 client in this process (bench/raw_http.py) posting pre-encoded
+`dataframe_split` JSON to `/invocations` over keep-alive connections.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from harness import Result, Row, Target, base_parser, run_main, summarize, wanted_systems
+from raw_http import RawConnection, build_post
 from servers import BIN_DIR, HEALTH_POLL_S, START_TIMEOUT_S, ServerProcess, System, free_port
 
 ROWS, FEATURES = 2_000, 20
@@ -176,34 +179,36 @@ def wait_ping(server: ServerProcess) -> float:
     raise RuntimeError(f"{server.system} not ready within {START_TIMEOUT_S:.0f} s:\n{server.log_tail()}")
 
 
-async def _phase(client: Any, bodies: list[bytes], total: int, concurrency: int) -> dict[str, Any]:
-    """`total` POSTs from `concurrency` workers sharing one counter; latencies, elapsed time, errors."""
+async def _phase(connections: list[RawConnection], requests: list[bytes], total: int) -> dict[str, Any]:
+    """`total` requests from one worker per connection, sharing one counter; latencies, time, errors."""
     latencies: list[float] = []
     errors: list[str] = []
     issued = iter(range(total))
 
-    async def worker() -> None:
+    async def worker(connection: RawConnection) -> None:
         for i in issued:
             start = time.perf_counter()
-            response = await client.post(
-                "/invocations", content=bodies[i % len(bodies)], headers=JSON_HEADERS
-            )
+            status, body = await connection.send(requests[i % len(requests)])
             latencies.append(time.perf_counter() - start)
-            if response.status_code != 200 and len(errors) < 5:
-                errors.append(f"{response.status_code}: {response.text[:300]}")
+            if status != 200 and len(errors) < 5:
+                errors.append(f"{status}: {body[:300]!r}")
 
     start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(connection) for connection in connections))
     return {"elapsed_s": time.perf_counter() - start, "latencies": latencies, "errors": errors}
 
 
 async def _load(url: str, bodies: list[bytes], total: int, warmup: int, concurrency: int) -> dict[str, Any]:
-    import httpx
-
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=120.0) as client:
-        await _phase(client, bodies, warmup, concurrency)
-        return await _phase(client, bodies, total, concurrency)
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    requests = [build_post(host, port, "/invocations", body) for body in bodies]
+    connections = [await RawConnection.open(host, port) for _ in range(concurrency)]
+    try:
+        await _phase(connections, requests, warmup)
+        return await _phase(connections, requests, total)
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 def load_case(url: str, bodies: list[bytes], total: int, warmup: int, concurrency: int) -> dict[str, Any]:
@@ -398,16 +403,17 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
             "Each server is its own process on 127.0.0.1 with its default single worker: `cairn models serve "
             "<pkg>` (and again with micro-batching), `mlflow models serve --env-manager local`. Servers "
             "run one at a time.",
-            "The load generator (httpx.AsyncClient, one keep-alive connection per concurrent worker) runs in "
-            "the benchmark process on the same 2-core machine, so it competes with the server for CPU. "
+            "The load generator (bench/raw_http.py: pre-built HTTP/1.1 requests, one keep-alive connection "
+            "per concurrent worker, asyncio) runs in the benchmark process on the same 2-core machine, so "
+            "it competes with the server for CPU. "
             "Bodies are pre-encoded `dataframe_split` JSON; a warm-up precedes every case; any non-200 "
             "fails the benchmark; predictions are checked against the estimator's.",
             "Throughput = requests / wall time of the case; latency = time for one request as the client "
             "sees it. Overhead = p50 at concurrency 1 minus the estimator's own predict on a one-row "
             "DataFrame measured in this process.",
-            "The client's own CPU time per case is in details (client_cpu_s_with_warmup): httpx costs "
-            "milliseconds of CPU per request, so at high request rates the load generator, not the server, "
-            "can be the limit on this machine.",
+            "The client's own CPU time per case is in details (client_cpu_s_with_warmup); a first version "
+            "with httpx spent about 2.3 ms of CPU per request, which capped the rate at a few hundred "
+            "requests per second, so the load generator was replaced by a minimal one.",
         ],
         details=data,
     )
