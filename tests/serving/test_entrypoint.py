@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 import pytest
-from model_server_process import ModelServerProcess
+from model_server_process import ModelServerProcess, entrypoint_command
 
 from cairn.models import LoadedModel
 
@@ -76,3 +77,31 @@ def test_cli_serve_serves_the_package(sklearn_package: Path, features: pd.DataFr
         response = httpx.post(f"{server.url}/invocations", json={"inputs": features.to_dict(orient="list")})
     assert response.status_code == 200, response.text
     assert len(response.json()["predictions"]) == len(features)
+
+
+@pytest.mark.slow
+def test_several_workers_share_the_port_and_stop_cleanly(
+    sklearn_package: Path, features: pd.DataFrame
+) -> None:
+    import psutil
+
+    command = [*entrypoint_command(sys.executable, sklearn_package), "--workers", "2"]
+    server = ModelServerProcess(sys.executable, sklearn_package, command).wait_ready()
+    try:
+        answers = [
+            httpx.post(
+                f"{server.url}/invocations", json={"inputs": features.to_dict(orient="list")}, timeout=30
+            )
+            for _ in range(6)
+        ]
+        commands = []
+        for child in psutil.Process(server.process.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):
+                commands.append(" ".join(child.cmdline()))
+    finally:
+        status = server.stop()
+    assert all(answer.status_code == 200 for answer in answers)
+    assert len({tuple(answer.json()["predictions"]) for answer in answers}) == 1
+    assert len([command for command in commands if "spawn_main" in command]) >= 2
+    assert any("(sklearn, 2 workers) serving http://" in line for line in server.stderr_lines())
+    assert status == 0

@@ -133,6 +133,13 @@ def build_command(state: CliContext, model_uri: str, out_dir: Path) -> None:
     help="For models:/<name>@<alias>: load, warm and switch to each version the alias moves to.",
 )
 @click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port; each loads the model.",
+)
+@click.option(
     "--poll-seconds",
     type=click.FloatRange(min=0, min_open=True),
     default=5.0,
@@ -151,6 +158,7 @@ def serve_command(
     events_uri: str | None,
     events_sample_rate: float,
     follow_alias: bool,
+    workers: int,
     poll_seconds: float,
 ) -> None:
     """Serve a model over HTTP in this environment: MLflow's scoring protocol and the Open Inference Protocol.
@@ -163,10 +171,11 @@ def serve_command(
     follow = followed_alias(state, model_uri, poll_seconds) if follow_alias else None
     model_dir = local_package(state, model_uri)
     name, version = served_identity(state, model_uri)
-    serve_model(
+    status = serve_model(
         model_dir,
         host=host,
         port=port,
+        workers=workers,
         max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
         model_name=name,
         model_uri=model_uri,
@@ -176,6 +185,8 @@ def serve_command(
         events_sample_rate=events_sample_rate,
         follow=follow,
     )
+    if status:
+        raise click.ClickException(f"a worker could not load {model_uri}; see the log above")
 
 
 def followed_alias(state: CliContext, model_uri: str, poll_seconds: float) -> FollowOptions:

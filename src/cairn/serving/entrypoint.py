@@ -10,19 +10,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import json
 import logging
 import logging.config
 import os
 import signal
 from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
-from cairn.errors import CairnError
+from cairn.errors import CairnError, InvalidArgument
 from cairn.models import load_model
+from cairn.models.spec import read_spec
 from cairn.serving.alias_follower import AliasFollower, FollowOptions
 from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL_NAME, BatchingOptions, create_scoring_app
 from cairn.serving.model_slot import ModelSlot
@@ -32,11 +36,91 @@ GRACEFUL_TIMEOUT_S = 30
 log = logging.getLogger("cairn.serving")
 
 
+SETTINGS_ENV = "CAIRN_SERVING_SETTINGS"
+"""Where `serve_model` passes its settings to worker processes (JSON), read by `app_from_env`."""
+STARTUP_FAILURE = 3
+"""uvicorn's exit status for "the app could not start"; its supervisor then stops instead of restarting."""
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """Everything a worker needs to build the scoring app; JSON-serialisable for worker processes."""
+
+    model_dir: str
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    log_level: str = "info"
+    model_name: str = DEFAULT_MODEL_NAME
+    model_uri: str | None = None
+    model_version: str | None = None
+    batching: BatchingOptions | None = None
+    events_uri: str | None = None
+    events_sample_rate: float = 1.0
+    follow: FollowOptions | None = None
+
+    def to_json(self) -> str:
+        """The settings as JSON."""
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeSettings:
+        """Settings written by `to_json`."""
+        data = json.loads(text)
+        batching = BatchingOptions(**data.pop("batching")) if data.get("batching") else None
+        follow = FollowOptions(**data.pop("follow")) if data.get("follow") else None
+        data.pop("batching", None)
+        data.pop("follow", None)
+        return cls(**data, batching=batching, follow=follow)
+
+
+def build_app(settings: ServeSettings) -> FastAPI:
+    """Load the model package and build its scoring app (with batching, events and alias following as set).
+
+    Raises:
+        NotFound, InvalidArgument: The package is missing, altered or cannot be loaded.
+    """
+    model = load_model(settings.model_dir)
+    events = None
+    if settings.events_uri is not None:
+        from cairn.serving.events import EventRecorder
+        from cairn.serving.parquet_sink import ParquetEventSink
+        from cairn.store.artifacts import artifact_store_for
+
+        sink = ParquetEventSink(artifact_store_for(settings.events_uri))
+        events = EventRecorder(sink, sample_rate=settings.events_sample_rate)
+    slot = ModelSlot(model, settings.model_version)
+    return create_scoring_app(
+        slot,
+        max_body_bytes=settings.max_body_bytes,
+        model_name=settings.model_name,
+        model_uri=settings.model_uri,
+        model_version=settings.model_version,
+        batching=settings.batching,
+        events=events,
+        follower=_follower(settings.follow, slot),
+    )
+
+
+def app_from_env() -> FastAPI:
+    """Factory for worker processes: the app for the settings in `CAIRN_SERVING_SETTINGS`.
+
+    A package that cannot be loaded ends the worker with uvicorn's start-up failure status, so the
+    supervisor stops instead of restarting workers that would fail the same way.
+    """
+    settings = ServeSettings.from_json(os.environ[SETTINGS_ENV])
+    logging.config.dictConfig(_log_config(settings.log_level))
+    try:
+        return build_app(settings)
+    except CairnError as error:
+        log.error("cannot serve %s: %s", settings.model_dir, error.message)
+        raise SystemExit(STARTUP_FAILURE) from error
+
+
 def serve_model(
     model_dir: str | Path,
     *,
     host: str = "127.0.0.1",
     port: int = 8080,
+    workers: int = 1,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     log_level: str = "info",
     model_name: str = DEFAULT_MODEL_NAME,
@@ -46,13 +130,15 @@ def serve_model(
     events_uri: str | None = None,
     events_sample_rate: float = 1.0,
     follow: FollowOptions | None = None,
-) -> None:
-    """Load the model package in `model_dir` and serve it until SIGTERM or Ctrl-C.
+) -> int:
+    """Serve the model package in `model_dir` until SIGTERM or Ctrl-C; return the exit status.
 
     Args:
         model_dir: The package folder.
         host: Interface to listen on.
         port: TCP port (0 picks a free one).
+        workers: Server processes sharing the port; each loads the model (and batches, records and follows
+            the alias on its own).
         max_body_bytes: Largest request body accepted.
         log_level: uvicorn's and Cairn's log level.
         model_name: The name the Open Inference Protocol routes answer to.
@@ -64,35 +150,61 @@ def serve_model(
         events_sample_rate: The share of predictions recorded.
         follow: Follow a registry alias: when it moves, load, warm and swap in the version it points at.
 
-    Raises:
-        NotFound, InvalidArgument: The package is missing, altered or cannot be loaded.
-    """
-    logging.config.dictConfig(_log_config(log_level))
-    model = load_model(model_dir)
-    events = None
-    if events_uri is not None:
-        from cairn.serving.events import EventRecorder
-        from cairn.serving.parquet_sink import ParquetEventSink
-        from cairn.store.artifacts import artifact_store_for
+    Returns:
+        0 after a clean shutdown; 3 when a worker could not load the model.
 
-        events = EventRecorder(
-            ParquetEventSink(artifact_store_for(events_uri)), sample_rate=events_sample_rate
-        )
-    slot = ModelSlot(model, model_version)
-    app = create_scoring_app(
-        slot,
-        max_body_bytes=max_body_bytes,
-        model_name=model_name,
-        model_uri=model_uri,
-        model_version=model_version,
-        batching=batching,
-        events=events,
-        follower=_follower(follow, slot),
+    Raises:
+        NotFound, InvalidArgument: The package is missing, altered or cannot be loaded (one worker).
+    """
+    if workers < 1:
+        raise InvalidArgument(f"workers must be at least 1, got {workers}")
+    settings = ServeSettings(
+        str(model_dir),
+        max_body_bytes,
+        log_level,
+        model_name,
+        model_uri,
+        model_version,
+        batching,
+        events_uri,
+        events_sample_rate,
+        follow,
     )
-    config = uvicorn.Config(
+    logging.config.dictConfig(_log_config(log_level))
+    if workers == 1:
+        config = _uvicorn_config(build_app(settings), host, port, log_level)
+    else:
+        os.environ[SETTINGS_ENV] = settings.to_json()
+        config = _uvicorn_config(f"{__name__}:app_from_env", host, port, log_level, workers=workers)
+    sock = config.bind_socket()
+    try:
+        url_host = f"[{host}]" if ":" in host else host
+        flavor = read_spec(Path(model_dir)).flavor
+        label = flavor if workers == 1 else f"{flavor}, {workers} workers"
+        log.info("Cairn model server (%s) serving http://%s:%d", label, url_host, sock.getsockname()[1])
+        if workers == 1:
+            with _stop_signals_end_cleanly():
+                uvicorn.Server(config).run(sockets=[sock])
+            return 0
+        from uvicorn.supervisors import Multiprocess
+
+        supervisor = Multiprocess(config, sockets=[sock])
+        supervisor.run()
+        failed = any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
+        return STARTUP_FAILURE if failed else 0
+    finally:
+        sock.close()
+
+
+def _uvicorn_config(
+    app: FastAPI | str, host: str, port: int, log_level: str, *, workers: int = 1
+) -> uvicorn.Config:
+    return uvicorn.Config(
         app,
+        factory=isinstance(app, str),
         host=host,
         port=port,
+        workers=workers,
         log_config=_log_config(log_level),
         log_level=log_level,
         server_header=False,
@@ -100,15 +212,6 @@ def serve_model(
         ws="none",
         timeout_graceful_shutdown=GRACEFUL_TIMEOUT_S,
     )
-    sock = config.bind_socket()
-    try:
-        bound_port = sock.getsockname()[1]
-        url_host = f"[{host}]" if ":" in host else host
-        log.info("Cairn model server (%s) serving http://%s:%d", model.spec.flavor, url_host, bound_port)
-        with _stop_signals_end_cleanly():
-            uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
 
 
 def _follower(follow: FollowOptions | None, slot: ModelSlot) -> AliasFollower | None:
@@ -168,6 +271,9 @@ def _parser() -> argparse.ArgumentParser:
         help=f"Largest request body accepted [env: {MAX_BODY_ENV}; default: {DEFAULT_MAX_BODY_BYTES}].",
     )
     parser.add_argument(
+        "--workers", type=int, default=1, help="Server processes sharing the port (default: 1)."
+    )
+    parser.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     return parser
@@ -177,17 +283,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and serve; returns the exit status (2 when the model cannot be served)."""
     args = _parser().parse_args(argv)
     try:
-        serve_model(
+        status = serve_model(
             args.model,
             host=args.host,
             port=args.port,
+            workers=args.workers,
             max_body_bytes=args.max_body_bytes,
             log_level=args.log_level,
         )
     except CairnError as error:
         log.error("cannot serve %s: %s", args.model, error.message)
         return 2
-    return 0
+    return 2 if status else 0
 
 
 if __name__ == "__main__":
