@@ -9,7 +9,9 @@ MLflow's scoring protocol (see `cairn.serving.codecs`), and the Open Inference P
 the model's own signature checks), 404 for a model name not served, 413 for a body over the size limit,
 415 for an unsupported content type, 500 when the model fails. Every prediction goes through one
 function, `_score`, on the model the request read from the app's `ModelSlot` when it started; the slot
-can be swapped while the app serves (see `cairn.serving.alias_follower`).
+can be swapped while the app serves (see `cairn.serving.alias_follower`). With a `TrafficRouter` (see
+`cairn.serving.traffic`), unbatched `/invocations` requests are scored through it instead, and `/metrics`
+counts them by who answered.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import Counter
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -46,6 +49,7 @@ from cairn.serving.serving_metrics import UNVERSIONED, MetricsMiddleware, Servin
 if TYPE_CHECKING:
     from cairn.models.loaded import LoadedModel
     from cairn.serving.alias_follower import AliasFollower
+    from cairn.serving.traffic import TrafficRouter
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
 DEFAULT_MODEL_NAME = "model"
@@ -85,6 +89,8 @@ class _Served:
     metrics: ServingMetrics
     events: EventRecorder | None = None
     follower: AliasFollower | None = None
+    router: TrafficRouter | None = None
+    served_by: Counter | None = None
 
 
 def error_response(status: int, error_code: str, message: str, *, oip: bool = False) -> JSONResponse:
@@ -108,6 +114,7 @@ def create_scoring_app(
     batching: BatchingOptions | None = None,
     events: EventRecorder | None = None,
     follower: AliasFollower | None = None,
+    router: TrafficRouter | None = None,
 ) -> FastAPI:
     """An app serving `model`: health checks, version, metadata, metrics and both scoring protocols.
 
@@ -122,6 +129,8 @@ def create_scoring_app(
         events: Where every prediction is recorded (off the request path); closed when the app stops.
         follower: Keeps the slot on the version a registry alias points at; started when the app starts and
             stopped when it stops (needs `model` to be that follower's `ModelSlot`).
+        router: Scores `/invocations` between a champion and a challenger (needs `model` to be the router's
+            champion slot; not with `batching`); closed when the app stops.
     """
     if max_body_bytes < 1:
         raise InvalidArgument(f"max_body_bytes must be at least 1, got {max_body_bytes}")
@@ -130,12 +139,16 @@ def create_scoring_app(
     slot = model if isinstance(model, ModelSlot) else ModelSlot(model, model_version)
     if follower is not None and follower.slot is not slot:
         raise InvalidArgument("follower must follow the ModelSlot the app serves (pass that slot as model)")
+    _check_router(router, slot, batching)
     app = FastAPI(title="Cairn model server", version=cairn.__version__, docs_url=None, redoc_url=None)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     metrics = ServingMetrics(slot.current().version)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     slot.configure(_entry_factory(batching, metrics), lambda entry: _relabel(metrics, entry))
-    served = _Served(slot, model_name, model_uri, max_body_bytes, metrics, events, follower)
+    served_by = _served_by_counter(router, metrics)
+    served = _Served(
+        slot, model_name, model_uri, max_body_bytes, metrics, events, follower, router, served_by
+    )
     if follower is not None:
         app.router.add_event_handler("startup", follower.start)
     app.router.add_event_handler("shutdown", _closer(served))
@@ -143,6 +156,31 @@ def create_scoring_app(
     _add_invocations_route(app, served)
     _add_oip_routes(app, served)
     return app
+
+
+def _check_router(router: TrafficRouter | None, slot: ModelSlot, batching: BatchingOptions | None) -> None:
+    if router is None:
+        return
+    if router.champion is not slot:
+        raise InvalidArgument(
+            "router's champion must be the ModelSlot the app serves (pass that slot as model)"
+        )
+    if batching is not None:
+        raise InvalidArgument("router cannot be combined with batching; pass batching=None")
+
+
+def _served_by_counter(router: TrafficRouter | None, metrics: ServingMetrics) -> Counter | None:
+    """With a router: a counter of scored requests by who scored them (challenger shadow copies included)."""
+    if router is None:
+        return None
+    counter = Counter(
+        "cairn_serving_traffic_requests",
+        "Requests scored under a traffic policy, by who scored them (champion, challenger, shadow copies).",
+        ("served_by",),
+        registry=metrics.registry,
+    )
+    router.on_served = lambda served_by: counter.labels(served_by).inc()
+    return counter
 
 
 def _entry_factory(
@@ -183,6 +221,8 @@ def _metadata(served: _Served) -> dict[str, Any]:
     }
     if served.follower is not None:
         metadata["follow"] = served.follower.status()
+    if served.router is not None:
+        metadata["traffic"] = served.router.status()
     return metadata
 
 
@@ -220,6 +260,10 @@ def _add_invocations_route(app: FastAPI, served: _Served) -> None:
             return _too_large(served.max_body_bytes, oip=False)
 
         entry = served.slot.current()
+        if served.router is not None:
+            return await run_in_threadpool(
+                _answer, served.metrics, lambda: _routed(served, body, media_type), False
+            )
         if entry.batcher is None:
 
             def work() -> bytes:
@@ -316,6 +360,21 @@ def _score(served: _Served, entry: SlotEntry, data: Any, params: Mapping[str, An
     return predictions
 
 
+def _routed(served: _Served, body: bytes, media_type: str) -> bytes:
+    """Decode, score through the app's traffic router, count who answered, record the event, encode."""
+    router, counter = served.router, served.served_by
+    assert router is not None and counter is not None
+    decoded = decode_request(body, media_type)
+    started = time.perf_counter()
+    predictions, served_by = router.score(decoded.data, decoded.params)
+    counter.labels(served_by).inc()
+    events = served.events
+    if events is not None:
+        version = router.version_of(served_by)
+        events.record(_event(decoded.data, predictions, started, served.name, version))
+    return encode_predictions(predictions)
+
+
 def _record_event(served: _Served, entry: SlotEntry, data: Any, predictions: Any, started: float) -> None:
     """Hand the prediction to the event recorder (which never waits) when there is one."""
     events = served.events
@@ -342,6 +401,8 @@ def _closer(served: _Served) -> Callable[[], Awaitable[None]]:
         if served.follower is not None:  # first, so no swap happens while the batchers close
             await run_in_threadpool(served.follower.stop)
         await served.slot.close()
+        if served.router is not None:
+            await run_in_threadpool(served.router.close)
         if served.events is not None:
             await run_in_threadpool(served.events.close)
 
