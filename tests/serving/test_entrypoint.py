@@ -105,3 +105,34 @@ def test_several_workers_share_the_port_and_stop_cleanly(
     assert len([command for command in commands if "spawn_main" in command]) >= 2
     assert any("(sklearn, 2 workers) serving http://" in line for line in server.stderr_lines())
     assert status == 0
+
+
+@pytest.mark.slow
+def test_cli_serves_a_champion_with_a_shadow_challenger(
+    sklearn_package: Path, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from cairn.models import save_model
+
+    challenger = tmp_path / "challenger"
+    save_model(LogisticRegression(C=0.01).fit(features, [0, 1, 0, 1, 0, 1]), challenger)
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("mode: shadow\n")
+    script = (
+        "import sys; from cairn.cli.context import CliContext; from cairn.cli.models import models_group; "
+        "models_group.main(sys.argv[1:], obj=CliContext(None))"
+    )
+    command = [sys.executable, "-c", script, "serve", str(sklearn_package), "--port", "0"]
+    command += ["--challenger", str(challenger), "--traffic-policy", str(policy)]
+    with ModelServerProcess(sys.executable, sklearn_package, command) as server:
+        answers = [
+            httpx.post(
+                f"{server.url}/invocations", json={"inputs": features.to_dict(orient="list")}, timeout=30
+            )
+            for _ in range(3)
+        ]
+        traffic = httpx.get(f"{server.url}/metadata", timeout=30).json()["traffic"]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
+    assert traffic["mode"] == "shadow"
+    assert traffic["requests"].get("champion") == 3

@@ -133,6 +133,19 @@ def build_command(state: CliContext, model_uri: str, out_dir: Path) -> None:
     help="For models:/<name>@<alias>: load, warm and switch to each version the alias moves to.",
 )
 @click.option(
+    "--challenger",
+    "challenger_uri",
+    metavar="MODEL_URI",
+    default=None,
+    help="A second model to send canary or shadow traffic to (needs --traffic-policy).",
+)
+@click.option(
+    "--traffic-policy",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="YAML file: mode (canary|shadow), challenger_share, rollback bounds.",
+)
+@click.option(
     "--workers",
     type=click.IntRange(min=1),
     default=1,
@@ -158,6 +171,8 @@ def serve_command(
     events_uri: str | None,
     events_sample_rate: float,
     follow_alias: bool,
+    challenger_uri: str | None,
+    traffic_policy: Path | None,
     workers: int,
     poll_seconds: float,
 ) -> None:
@@ -171,6 +186,10 @@ def serve_command(
     follow = followed_alias(state, model_uri, poll_seconds) if follow_alias else None
     model_dir = local_package(state, model_uri)
     name, version = served_identity(state, model_uri)
+    if (challenger_uri is None) != (traffic_policy is None):
+        raise click.UsageError("--challenger and --traffic-policy go together")
+    challenger_dir = local_package(state, challenger_uri) if challenger_uri else None
+    challenger_version = served_identity(state, challenger_uri)[1] if challenger_uri else None
     status = serve_model(
         model_dir,
         host=host,
@@ -184,6 +203,9 @@ def serve_command(
         events_uri=events_uri,
         events_sample_rate=events_sample_rate,
         follow=follow,
+        challenger_dir=str(challenger_dir) if challenger_dir else None,
+        challenger_version=challenger_version,
+        traffic_policy=traffic_policy.read_text() if traffic_policy else None,
     )
     if status:
         raise click.ClickException(f"a worker could not load {model_uri}; see the log above")

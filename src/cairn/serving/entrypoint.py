@@ -18,7 +18,7 @@ import signal
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -30,6 +30,9 @@ from cairn.models.spec import read_spec
 from cairn.serving.alias_follower import AliasFollower, FollowOptions
 from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL_NAME, BatchingOptions, create_scoring_app
 from cairn.serving.model_slot import ModelSlot
+
+if TYPE_CHECKING:
+    from cairn.serving.traffic import TrafficRouter
 
 MAX_BODY_ENV = "CAIRN_SERVING_MAX_BODY_BYTES"
 GRACEFUL_TIMEOUT_S = 30
@@ -56,6 +59,10 @@ class ServeSettings:
     events_uri: str | None = None
     events_sample_rate: float = 1.0
     follow: FollowOptions | None = None
+    challenger_dir: str | None = None
+    challenger_version: str | None = None
+    traffic_policy: str | None = None
+    """The policy's YAML text (canary or shadow between the model and the challenger)."""
 
     def to_json(self) -> str:
         """The settings as JSON."""
@@ -88,6 +95,7 @@ def build_app(settings: ServeSettings) -> FastAPI:
         sink = ParquetEventSink(artifact_store_for(settings.events_uri))
         events = EventRecorder(sink, sample_rate=settings.events_sample_rate)
     slot = ModelSlot(model, settings.model_version)
+    router = _router(settings, slot)
     return create_scoring_app(
         slot,
         max_body_bytes=settings.max_body_bytes,
@@ -97,7 +105,21 @@ def build_app(settings: ServeSettings) -> FastAPI:
         batching=settings.batching,
         events=events,
         follower=_follower(settings.follow, slot),
+        router=router,
     )
+
+
+def _router(settings: ServeSettings, champion: ModelSlot) -> TrafficRouter | None:
+    """The champion/challenger router the settings ask for, if any."""
+    if settings.challenger_dir is None and settings.traffic_policy is None:
+        return None
+    if settings.challenger_dir is None or settings.traffic_policy is None:
+        raise InvalidArgument("a challenger and a traffic policy must be given together")
+    from cairn.serving.traffic import TrafficPolicy, TrafficRouter
+
+    policy = TrafficPolicy.from_yaml(settings.traffic_policy)
+    challenger = ModelSlot(load_model(settings.challenger_dir), settings.challenger_version)
+    return TrafficRouter(champion, challenger, policy)
 
 
 def app_from_env() -> FastAPI:
@@ -130,6 +152,9 @@ def serve_model(
     events_uri: str | None = None,
     events_sample_rate: float = 1.0,
     follow: FollowOptions | None = None,
+    challenger_dir: str | None = None,
+    challenger_version: str | None = None,
+    traffic_policy: str | None = None,
 ) -> int:
     """Serve the model package in `model_dir` until SIGTERM or Ctrl-C; return the exit status.
 
@@ -149,6 +174,9 @@ def serve_model(
             partitioned Parquet; None records nothing.
         events_sample_rate: The share of predictions recorded.
         follow: Follow a registry alias: when it moves, load, warm and swap in the version it points at.
+        challenger_dir: A second package to send canary or shadow traffic to.
+        challenger_version: Its registered version.
+        traffic_policy: The YAML text of the traffic policy between the model and the challenger.
 
     Returns:
         0 after a clean shutdown; 3 when a worker could not load the model.
@@ -169,6 +197,9 @@ def serve_model(
         events_uri,
         events_sample_rate,
         follow,
+        challenger_dir,
+        challenger_version,
+        traffic_policy,
     )
     logging.config.dictConfig(_log_config(log_level))
     if workers == 1:
