@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import Result, Row, Target, base_parser, run_main, wanted_systems
+from harness import Result, Row, Target, base_parser, run_main, speedup, wanted_systems
 from rest_calls import RestCalls, create_experiment, create_run, metric_batches
 from servers import ServerProcess, mlflow_http_environment, postgres_cluster, running_server
 
@@ -219,7 +219,10 @@ def build_rows(data: dict[str, Any], args: argparse.Namespace) -> list[Row]:
 def measure(args: argparse.Namespace, workdir: Path) -> Result:
     """Run the benchmark for the chosen systems."""
     data = measure_all(args, workdir)
-    ratio, raw_ratio = speedup(data, "mlflow_log_batch"), speedup(data, "raw_log_batch")
+    ratio, raw_ratio = (
+        speedup(data, "mlflow_log_batch", "points_per_s"),
+        speedup(data, "raw_log_batch", "points_per_s"),
+    )
     return Result(
         benchmark="server_ingestion",
         title="Server 1. Ingestion through the server into PostgreSQL",
@@ -245,13 +248,6 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
         ],
         details=data | {"log_batch_speedup": ratio, "raw_log_batch_speedup": raw_ratio},
     )
-
-
-def speedup(data: dict[str, Any], name: str) -> float | None:
-    """Cairn's rate over MLflow's for one measurement, when both were measured."""
-    if not data["cairn"] or not data["mlflow"]:
-        return None
-    return float(data["cairn"][name]["points_per_s"] / data["mlflow"][name]["points_per_s"])
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

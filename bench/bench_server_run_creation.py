@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import Result, Row, Target, base_parser, run_main, summarize, wanted_systems
+from harness import Result, Row, Target, base_parser, run_main, speedup, summarize, wanted_systems
 from rest_calls import RestCalls, create_experiment, full_run
 from servers import ServerProcess, mlflow_http_environment, running_server
 
@@ -209,7 +209,10 @@ def build_rows(data: dict[str, Any], args: argparse.Namespace) -> list[Row]:
 def measure(args: argparse.Namespace, workdir: Path) -> Result:
     """Run the benchmark for the chosen systems."""
     data = measure_all(args, workdir)
-    ratio, raw_ratio = speedup(data, "mlflow_client"), speedup(data, "raw_requests")
+    ratio, raw_ratio = (
+        speedup(data, "mlflow_client", "runs_per_s"),
+        speedup(data, "raw_requests", "runs_per_s"),
+    )
     return Result(
         benchmark="server_run_creation",
         title="Server 2. Creating runs through the server (SQLite)",
@@ -231,13 +234,6 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
         ],
         details=data | {"speedup": ratio, "raw_speedup": raw_ratio},
     )
-
-
-def speedup(data: dict[str, Any], client: str) -> float | None:
-    """Cairn's runs/s over MLflow's for one client, when both were measured."""
-    if not data["cairn"] or not data["mlflow"]:
-        return None
-    return float(data["cairn"][client]["runs_per_s"] / data["mlflow"][client]["runs_per_s"])
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

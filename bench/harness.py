@@ -141,6 +141,13 @@ def repeat_seconds(work: Callable[[], Any], repeats: int) -> list[float]:
     return [timed(work)[0] for _ in range(repeats)]
 
 
+def speedup(data: dict[str, Any], name: str, rate: str) -> float | None:
+    """Cairn's `rate` over MLflow's for measurement `name`, when both systems were measured."""
+    if not data["cairn"] or not data["mlflow"]:
+        return None
+    return float(data["cairn"][name][rate] / data["mlflow"][name][rate])
+
+
 def base_parser(description: str) -> argparse.ArgumentParser:
     """An argument parser with the flags every benchmark takes."""
     parser = argparse.ArgumentParser(description=description)
