@@ -22,6 +22,7 @@ from cairn.registry.model_uris import (
     RunModelUri,
     parse_model_uri,
 )
+from cairn.registry.resolution import artifact_location, version_for
 from cairn.settings import Settings
 from cairn.store.registry_protocols import RegistryStore
 from cairn.tracking.client import TrackingClient
@@ -220,34 +221,12 @@ class RegistryClient:
 
     def model_version_for(self, target: RegisteredModelUri) -> ModelVersion:
         """The version a `models:/<name>...` URI points at."""
-        if target.alias is not None:
-            return self.get_version_by_alias(target.name, target.alias)
-        if target.version is not None:
-            return self.get_model_version(target.name, target.version)
-        if target.stage is not None:
-            latest = self.store.get_latest_versions(target.name, [target.stage])
-            if not latest:
-                raise NotFound(f"registered model {target.name!r} has no version in stage {target.stage}")
-            return latest[0]
-        return self.latest_version(target.name)
+        return version_for(self.store, target)
 
     def artifact_location(self, model_uri: str) -> str:
         """The artifact URI holding the files of a `runs:/` or `models:/` URI's model."""
-        return self._location(model_uri, depth=0)
-
-    def _location(self, model_uri: str, depth: int) -> str:
-        if depth > 3:
-            raise InvalidArgument(f"model_uri {model_uri!r}: version sources refer to each other in a loop")
-        target = parse_model_uri(model_uri)
-        if isinstance(target, RunModelUri):
-            base = self.tracking.get_run(target.run_id).info.artifact_uri.rstrip("/")
-            return f"{base}/{target.path}" if target.path else base
-        if isinstance(target, LoggedModelUri):
-            return self.store.get_logged_model(target.model_id).artifact_uri
-        source = self.model_version_for(target).source
-        if source.startswith(("runs:/", "models:/")):
-            return self._location(source, depth + 1)
-        return source
+        parse_model_uri(model_uri)  # only model URIs here; refuses anything else by name
+        return artifact_location(self.store, self.tracking.get_run, model_uri)
 
 
 def _version_number(version: int | str) -> int:

@@ -9,14 +9,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from cairn.entities import ModelStage, ModelVersion, Run
-from cairn.errors import InvalidArgument, NotFound
-from cairn.registry.model_uris import (
-    LoggedModelUri,
-    RegisteredModelUri,
-    RunModelUri,
-    is_model_uri,
-    parse_model_uri,
-)
+from cairn.errors import NotFound
+from cairn.registry.resolution import artifact_location
 from cairn.server.mlflow.proto_json import json_response
 from cairn.server.mlflow.proto_json_registry import model_version_json
 from cairn.server.mlflow.registered_models import NAME, TAGS
@@ -26,7 +20,6 @@ from cairn.store.registry_protocols import RegistryStore
 
 router = APIRouter()
 
-MAX_SOURCE_HOPS = 8
 """How many `models:/` sources are followed to find a version's files before giving up."""
 _VERSION = string("version", required=True)
 _KEY = string("key", required=True)
@@ -172,37 +165,5 @@ def _version(registry: RegistryStore, args: Args) -> ModelVersion:
 
 
 def download_uri(version: ModelVersion, registry: RegistryStore, get_run: Callable[[str], Run]) -> str:
-    """The artifact URI holding a version's files, following `runs:/` and `models:/` sources.
-
-    `models:/m-<id>` resolves to the logged model's artifact URI, `runs:/<run>/<path>` to the run's
-    artifact URI joined with the path, a registered `models:/` URI to that version's files, and any other
-    source (a store artifact URI, checked when the version was created) is returned as it is.
-    """
-    source = version.source
-    for _ in range(MAX_SOURCE_HOPS):
-        if not is_model_uri(source):
-            return source
-        parsed_uri = parse_model_uri(source)
-        if isinstance(parsed_uri, LoggedModelUri):
-            return registry.get_logged_model(parsed_uri.model_id).artifact_uri
-        if isinstance(parsed_uri, RunModelUri):
-            base = get_run(parsed_uri.run_id).info.artifact_uri
-            return f"{base.rstrip('/')}/{parsed_uri.path}" if parsed_uri.path else base
-        source = _registered_version(registry, parsed_uri).source
-    raise InvalidArgument(
-        f"the source of model {version.name!r} version {version.version} goes through more than "
-        f"{MAX_SOURCE_HOPS} models:/ URIs"
-    )
-
-
-def _registered_version(registry: RegistryStore, uri: RegisteredModelUri) -> ModelVersion:
-    if uri.version is not None:
-        return registry.get_model_version(uri.name, uri.version)
-    if uri.alias is not None:
-        return registry.get_model_version_by_alias(uri.name, uri.alias)
-    latest = registry.get_latest_versions(uri.name, [uri.stage] if uri.stage else [])
-    if not latest:
-        raise NotFound(
-            f"registered model {uri.name!r} has no versions" + (f" in stage {uri.stage}" if uri.stage else "")
-        )
-    return max(latest, key=lambda found: found.version)
+    """The artifact URI holding a version's files, following its `runs:/` and `models:/` source."""
+    return artifact_location(registry, get_run, version.source)
