@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 
 from cairn.errors import InvalidArgument
 from cairn.models import LoadedModel, load_model, save_model
-from cairn.serving.app import BatchingOptions, create_scoring_app
+from cairn.serving.app import create_scoring_app
 from cairn.serving.model_slot import ModelSlot
 from cairn.serving.traffic import TrafficPolicy, TrafficRouter
 
@@ -241,7 +241,5 @@ def test_the_app_checks_its_router(sklearn_model: LoadedModel, flipped_model: Lo
     router = _router(sklearn_model, flipped_model, TrafficPolicy(mode="canary", challenger_share=0.1))
     with pytest.raises(InvalidArgument, match="router's champion"):
         create_scoring_app(ModelSlot(sklearn_model, "1"), router=router)
-    with pytest.raises(InvalidArgument, match="batching"):
-        create_scoring_app(router.champion, router=router, batching=BatchingOptions())
     with pytest.raises(InvalidArgument, match="two different ModelSlots"):
         TrafficRouter(router.champion, router.champion, router.policy)

@@ -213,6 +213,43 @@ class RegistryClient:
             if not token:
                 return found
 
+    def record_event(
+        self,
+        name: str,
+        action: str,
+        *,
+        version: int | str | None = None,
+        field: str = "",
+        old: str | None = None,
+        new: str | None = None,
+        actor: str | None = None,
+    ) -> None:
+        """Record an event that is not a registry edit in the audit trail: a server swap, a traffic decision.
+
+        Args:
+            name: The registered model the event is about.
+            action: One of `REGISTRY_EVENT_ACTIONS` (`serve_swap`, `traffic_start`, `traffic_rollback`).
+            version: The version the event is about, if one.
+            field: What the event is about (`alias:champion`, `traffic`, ...).
+            old: The value before, if any.
+            new: The value after, or the reason for a decision.
+            actor: Who the event is recorded for (default: this process's user).
+
+        Raises:
+            NotFound: The model, or the version given, does not exist.
+            InvalidArgument: The action is not one of those, or a field is malformed.
+        """
+        number = None if version is None else _version_number(version)
+        self.store.record_registry_event(
+            name,
+            action,
+            version=number,
+            field=field,
+            old=old,
+            new=new,
+            actor=self.actor if actor is None else actor,
+        )
+
     # Logged models and URIs
 
     def get_logged_model(self, model_id: str) -> LoggedModel:

@@ -1,18 +1,26 @@
-"""Following a registry alias: load the version it points at in the background, warm it, then swap it in.
+"""The server's link to the registry: following an alias, recording swaps and decisions in its audit trail.
 
 An `AliasFollower` polls `get_version_by_alias` on a thread of its own. When the alias points at a version
 other than the one served, it fetches that version's package (by number, so a second move of the alias
 cannot mix two versions), loads it, predicts once on the package's input example when it has one, and only
 then swaps the `ModelSlot`. If any of that fails, the old model keeps serving; the failure is logged and
-counted, and the same version is tried again only after `retry_seconds`. The registry store has no way to
-record a server's swap in its audit trail, so swaps are logged and the served version shows at `/metadata`.
+counted, and the same version is tried again only after `retry_seconds`. Each swap is logged, shown at
+`/metadata` and told to the follower's `on_swap` listener.
+
+A `RegistryEventRecorder` writes what a server decided (`serve_swap`, `traffic_start`, `traffic_rollback`)
+to the registry's audit trail with `RegistryClient.record_event`, on a thread of its own and best effort:
+recording never waits, never raises, and a failed write is logged as a warning and counted.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
+import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,10 +32,20 @@ if TYPE_CHECKING:
     from cairn.registry.client import RegistryClient
     from cairn.serving.model_slot import ModelSlot
 
-__all__ = ["DEFAULT_POLL_SECONDS", "AliasFollower", "FollowOptions"]
+__all__ = [
+    "DEFAULT_POLL_SECONDS",
+    "AliasFollower",
+    "FollowOptions",
+    "RegistryEventRecorder",
+    "SwapListener",
+    "serving_actor",
+]
 
 DEFAULT_POLL_SECONDS = 5.0
 log = logging.getLogger("cairn.serving.follow")
+
+SwapListener = Callable[[str | None, str], None]
+"""`on_swap(old_version, new_version)`: hears each swap the follower made, after it was made."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,8 @@ class AliasFollower:
         poll_seconds: Seconds between looks at the alias (more than zero).
         retry_seconds: Seconds before a version that failed to load is tried again (default: 12 polls).
         cache_dir: Where fetched packages are kept (default: the model cache).
+        on_swap: Hears each swap, `(old_version, new_version)`, on the follower's thread; its failures are
+            logged and never undo the swap.
 
     Attributes:
         swaps: Versions swapped in so far.
@@ -75,6 +95,7 @@ class AliasFollower:
         *,
         retry_seconds: float | None = None,
         cache_dir: str | Path | None = None,
+        on_swap: SwapListener | None = None,
     ) -> None:
         if not poll_seconds > 0:
             raise InvalidArgument(f"poll_seconds must be more than zero, got {poll_seconds}")
@@ -87,6 +108,7 @@ class AliasFollower:
         self.poll_seconds = poll_seconds
         self.retry_seconds = poll_seconds * 12 if retry_seconds is None else retry_seconds
         self._cache_dir = cache_dir
+        self._on_swap = on_swap
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failed_at: dict[str, float] = {}
@@ -138,6 +160,7 @@ class AliasFollower:
         if version == self.slot.current().version or self._waiting_to_retry(version):
             return False
         started = time.perf_counter()
+        old = self.slot.current().version
         try:
             model = self._load_and_warm(version)
         except Exception as error:
@@ -162,6 +185,11 @@ class AliasFollower:
             version,
             time.perf_counter() - started,
         )
+        if self._on_swap is not None:
+            try:
+                self._on_swap(old, version)
+            except Exception:
+                log.warning("the swap listener failed for version %s", version, exc_info=True)
         return True
 
     def _waiting_to_retry(self, version: str) -> bool:
@@ -182,3 +210,118 @@ class AliasFollower:
         if example is not None:
             model.predict(example)
         return model
+
+
+def serving_actor() -> str:
+    """Who a server's audit-trail events are recorded for: `serving@<host>:<pid>`, one per worker process."""
+    return f"serving@{socket.gethostname()[:200]}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class _Event:
+    action: str
+    version: str | None
+    field: str
+    old: str | None
+    new: str | None
+
+
+class RegistryEventRecorder:
+    """Records a server's swaps and traffic decisions in the registry's audit trail, off the request path.
+
+    Args:
+        registry: The registry written to.
+        model_name: The registered model the events are about.
+        actor: Who they are recorded for (see `serving_actor`).
+        max_queue: Events waiting at most; beyond it new ones are dropped and counted.
+    """
+
+    def __init__(
+        self, registry: RegistryClient, model_name: str, actor: str, *, max_queue: int = 100
+    ) -> None:
+        if max_queue < 1:
+            raise InvalidArgument(f"max_queue must be at least 1, got {max_queue}")
+        self.registry = registry
+        self.model_name = model_name
+        self.actor = actor
+        self._queue: queue.Queue[_Event | None] = queue.Queue(max_queue)
+        self._lock = threading.Lock()
+        self._counts = {"recorded": 0, "failed": 0, "dropped": 0}
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._run, name="cairn-registry-events", daemon=True
+        )
+        self._thread.start()
+
+    def record(
+        self, action: str, *, version: str | None, field: str, old: str | None, new: str | None
+    ) -> None:
+        """Queue one event for the audit trail; never waits and never raises (a full queue drops it)."""
+        try:
+            self._queue.put_nowait(_Event(action, version, field, old, new))
+        except queue.Full:
+            self._count("dropped")
+            log.warning("dropped the %s event for %s: the audit queue is full", action, self.model_name)
+
+    def swapped(self, alias: str, old: str | None, new: str) -> None:
+        """Record that the server swapped from version `old` to `new` because `alias` moved."""
+        self.record("serve_swap", version=new, field=f"alias:{alias}", old=old, new=new)
+
+    def decided(self, decision: str, reason: str) -> None:
+        """Record a traffic router's decision ("start" or "rollback") with its reason."""
+        self.record(f"traffic_{decision}", version=None, field="traffic", old=None, new=reason)
+
+    def counts(self) -> dict[str, int]:
+        """Events recorded, failed (logged as warnings) and dropped (queue full) so far."""
+        with self._lock:
+            return dict(self._counts)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until every queued event has been written or has failed; False if `timeout` passed first."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Write the events already queued (up to `timeout` seconds), then stop the thread (idempotent)."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join(timeout)
+
+    def _count(self, outcome: str) -> None:
+        with self._lock:
+            self._counts[outcome] += 1
+
+    def _run(self) -> None:
+        while (event := self._queue.get()) is not None:
+            try:
+                self._write(event)
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _write(self, event: _Event) -> None:
+        try:
+            self.registry.record_event(
+                self.model_name,
+                event.action,
+                version=event.version,
+                field=event.field,
+                old=event.old,
+                new=event.new,
+                actor=self.actor,
+            )
+        except Exception as error:  # best effort: the audit trail being down must not stop serving
+            self._count("failed")
+            log.warning(
+                "could not record %s for %s in the registry's audit trail: %s: %s",
+                event.action,
+                self.model_name,
+                type(error).__name__,
+                error,
+            )
+        else:
+            self._count("recorded")

@@ -4,14 +4,17 @@ Routes: `GET /ping` and `GET /health` (200 once the model is loaded, which it is
 `GET /version`, `GET /metadata`, `GET /metrics` (Prometheus text), `POST /invocations`, which speaks
 MLflow's scoring protocol (see `cairn.serving.codecs`), and the Open Inference Protocol (KServe v2):
 `GET /v2`, `/v2/health/live`, `/v2/health/ready`, `/v2/models/{name}`, `/v2/models/{name}/ready` and
-`POST /v2/models/{name}/infer` (see `cairn.serving.oip`). Errors are JSON `{"error_code", "message"}`
-(Open Inference Protocol routes add `"error"`, the field its clients read): 400 for bad input (including
-the model's own signature checks), 404 for a model name not served, 413 for a body over the size limit,
-415 for an unsupported content type, 500 when the model fails. Every prediction goes through one
-function, `_score`, on the model the request read from the app's `ModelSlot` when it started; the slot
-can be swapped while the app serves (see `cairn.serving.alias_follower`). With a `TrafficRouter` (see
-`cairn.serving.traffic`), unbatched `/invocations` requests are scored through it instead, and `/metrics`
-counts them by who answered.
+`POST /v2/models/{name}/infer`, and the same three under `/v2/models/{name}/versions/{version}` for a
+version served now, the champion's or the challenger's (see `cairn.serving.oip`). Errors are JSON
+`{"error_code", "message"}` (Open Inference Protocol routes add `"error"`, the field its clients read):
+400 for bad input (including the model's own signature checks), 404 for a model name or version not
+served, 413 for a body over the size limit, 415 for an unsupported content type, 500 when the model
+fails. A request is scored on the model it read from the app's `ModelSlot` when it started (`_score`);
+the slot can be swapped while the app serves (see `cairn.serving.alias_follower`). With a `TrafficRouter`
+(see `cairn.serving.traffic`), `/invocations` and infer requests are routed through it instead
+(`_score_routed`), and `/metrics` counts them by who answered. With batching too, each request is routed
+before it is batched, and each arm (the champion's slot, the challenger's slot) has its own micro-batcher,
+so a batch never mixes the two models.
 """
 
 from __future__ import annotations
@@ -21,19 +24,22 @@ import logging
 import platform
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import Counter
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import cairn
 from cairn.errors import InvalidArgument
-from cairn.serving.batching import MicroBatcher, ServerBusy
+from cairn.serving.batching import MicroBatcher, ReleaseCallback, ServerBusy
 from cairn.serving.codecs import (
     JSON_MEDIA_TYPE,
     SUPPORTED_MEDIA_TYPES,
@@ -43,12 +49,14 @@ from cairn.serving.codecs import (
 )
 from cairn.serving.events import EventRecorder, PredictionEvent
 from cairn.serving.model_slot import ModelSlot, SlotEntry
-from cairn.serving.oip import decode_infer_request, encode_infer_response, model_metadata
+from cairn.serving.oip import InferRequest, decode_infer_request, encode_infer_response, model_metadata
 from cairn.serving.serving_metrics import UNVERSIONED, MetricsMiddleware, ServingMetrics
+from cairn.serving.traffic import CHALLENGER, CHAMPION
 
 if TYPE_CHECKING:
     from cairn.models.loaded import LoadedModel
-    from cairn.serving.alias_follower import AliasFollower
+    from cairn.serving.alias_follower import AliasFollower, RegistryEventRecorder
+    from cairn.serving.codecs import ScoringInput
     from cairn.serving.traffic import TrafficRouter
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -91,6 +99,7 @@ class _Served:
     follower: AliasFollower | None = None
     router: TrafficRouter | None = None
     served_by: Counter | None = None
+    registry_events: RegistryEventRecorder | None = None
 
 
 def error_response(status: int, error_code: str, message: str, *, oip: bool = False) -> JSONResponse:
@@ -115,6 +124,7 @@ def create_scoring_app(
     events: EventRecorder | None = None,
     follower: AliasFollower | None = None,
     router: TrafficRouter | None = None,
+    registry_events: RegistryEventRecorder | None = None,
 ) -> FastAPI:
     """An app serving `model`: health checks, version, metadata, metrics and both scoring protocols.
 
@@ -129,8 +139,11 @@ def create_scoring_app(
         events: Where every prediction is recorded (off the request path); closed when the app stops.
         follower: Keeps the slot on the version a registry alias points at; started when the app starts and
             stopped when it stops (needs `model` to be that follower's `ModelSlot`).
-        router: Scores `/invocations` between a champion and a challenger (needs `model` to be the router's
-            champion slot; not with `batching`); closed when the app stops.
+        router: Routes `/invocations` and infer requests between a champion and a challenger (needs `model`
+            to be the router's champion slot); with `batching`, the challenger's slot gets a micro-batcher of
+            its own. Closed when the app stops.
+        registry_events: Where the follower's swaps and the router's decisions are recorded in the registry's
+            audit trail (the caller wires them); its counts show in `/metrics`; closed when the app stops.
     """
     if max_body_bytes < 1:
         raise InvalidArgument(f"max_body_bytes must be at least 1, got {max_body_bytes}")
@@ -139,15 +152,26 @@ def create_scoring_app(
     slot = model if isinstance(model, ModelSlot) else ModelSlot(model, model_version)
     if follower is not None and follower.slot is not slot:
         raise InvalidArgument("follower must follow the ModelSlot the app serves (pass that slot as model)")
-    _check_router(router, slot, batching)
+    _check_router(router, slot)
     app = FastAPI(title="Cairn model server", version=cairn.__version__, docs_url=None, redoc_url=None)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     metrics = ServingMetrics(slot.current().version)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
-    slot.configure(_entry_factory(batching, metrics), lambda entry: _relabel(metrics, entry))
-    served_by = _served_by_counter(router, metrics)
+    slot.configure(_entry_factory(batching, metrics.observe_batch), lambda entry: _relabel(metrics, entry))
+    served_by = _traffic_counters(router, metrics, batching)
+    if registry_events is not None:
+        metrics.registry.register(_RegistryEventCounts(registry_events))
     served = _Served(
-        slot, model_name, model_uri, max_body_bytes, metrics, events, follower, router, served_by
+        slot,
+        model_name,
+        model_uri,
+        max_body_bytes,
+        metrics,
+        events,
+        follower,
+        router,
+        served_by,
+        registry_events,
     )
     if follower is not None:
         app.router.add_event_handler("startup", follower.start)
@@ -158,19 +182,21 @@ def create_scoring_app(
     return app
 
 
-def _check_router(router: TrafficRouter | None, slot: ModelSlot, batching: BatchingOptions | None) -> None:
-    if router is None:
-        return
-    if router.champion is not slot:
+def _check_router(router: TrafficRouter | None, slot: ModelSlot) -> None:
+    if router is not None and router.champion is not slot:
         raise InvalidArgument(
             "router's champion must be the ModelSlot the app serves (pass that slot as model)"
         )
-    if batching is not None:
-        raise InvalidArgument("router cannot be combined with batching; pass batching=None")
 
 
-def _served_by_counter(router: TrafficRouter | None, metrics: ServingMetrics) -> Counter | None:
-    """With a router: a counter of scored requests by who scored them (challenger shadow copies included)."""
+def _traffic_counters(
+    router: TrafficRouter | None, metrics: ServingMetrics, batching: BatchingOptions | None
+) -> Counter | None:
+    """With a router: a counter of scored requests by who scored them (challenger shadow copies included).
+
+    With batching, the challenger's slot gets a micro-batcher too; its batches are counted by release
+    reason in a counter of their own (the champion's are the app's `cairn_serving_batches`).
+    """
     if router is None:
         return None
     counter = Counter(
@@ -180,11 +206,37 @@ def _served_by_counter(router: TrafficRouter | None, metrics: ServingMetrics) ->
         registry=metrics.registry,
     )
     router.on_served = lambda served_by: counter.labels(served_by).inc()
+    if batching is not None:
+        batches = Counter(
+            "cairn_serving_challenger_batches",
+            "Micro-batches the challenger scored under a canary policy, by why they were released.",
+            ("reason",),
+            registry=metrics.registry,
+        )
+        router.challenger.configure(_entry_factory(batching, lambda reason, *_: batches.labels(reason).inc()))
     return counter
 
 
+class _RegistryEventCounts(Collector):
+    """`cairn_serving_registry_events_total{outcome}`: swaps and decisions recorded, failed or dropped."""
+
+    def __init__(self, recorder: RegistryEventRecorder) -> None:
+        self._recorder = recorder
+
+    def collect(self) -> Iterable[Metric]:
+        """The recorder's counts now."""
+        family = CounterMetricFamily(
+            "cairn_serving_registry_events",
+            "Serving decisions sent to the registry's audit trail, by outcome (recorded, failed, dropped).",
+            labels=("outcome",),
+        )
+        for outcome, count in self._recorder.counts().items():
+            family.add_metric((outcome,), count)
+        yield family
+
+
 def _entry_factory(
-    batching: BatchingOptions | None, metrics: ServingMetrics
+    batching: BatchingOptions | None, on_release: ReleaseCallback
 ) -> Callable[[LoadedModel, str | None], SlotEntry]:
     """How the slot turns a model into an entry: with a micro-batcher of its own when the app batches."""
 
@@ -196,7 +248,7 @@ def _entry_factory(
             max_batch_size=batching.max_batch_size,
             max_wait_ms=batching.max_wait_ms,
             max_queue=batching.max_queue,
-            on_release=metrics.observe_batch,
+            on_release=on_release,
         )
         return SlotEntry(model, version, batcher)
 
@@ -260,7 +312,7 @@ def _add_invocations_route(app: FastAPI, served: _Served) -> None:
             return _too_large(served.max_body_bytes, oip=False)
 
         entry = served.slot.current()
-        if served.router is not None:
+        if served.router is not None and entry.batcher is None:
             return await run_in_threadpool(
                 _answer, served.metrics, lambda: _routed(served, body, media_type), False
             )
@@ -292,7 +344,9 @@ def _add_oip_routes(app: FastAPI, served: _Served) -> None:
         if (refusal := _unknown_model(served, name)) is not None:
             return refusal
         entry = served.slot.current()
-        return JSONResponse(model_metadata(name, entry.version, entry.model.flavor, entry.model.signature))
+        metadata = model_metadata(name, entry.version, entry.model.flavor, entry.model.signature)
+        metadata["versions"] = _served_versions(served)
+        return JSONResponse(metadata)
 
     @app.get("/v2/models/{name}/ready")
     async def model_ready(name: str) -> Response:
@@ -300,22 +354,82 @@ def _add_oip_routes(app: FastAPI, served: _Served) -> None:
 
     @app.post("/v2/models/{name}/infer")
     async def infer(name: str, request: Request) -> Response:
-        refusal = _unknown_model(served, name) or _unreadable_infer(request)
+        return await _infer_answer(served, request, _unknown_model(served, name), None)
+
+    _add_versioned_oip_routes(app, served)
+
+
+def _add_versioned_oip_routes(app: FastAPI, served: _Served) -> None:
+    """`/v2/models/{name}/versions/{version}[/ready|/infer]`, for the versions this app serves now."""
+    base = "/v2/models/{name}/versions/{version}"
+
+    @app.get(base)
+    async def version_info(name: str, version: str) -> Response:
+        served_by, refusal = _served_version(served, name, version)
         if refusal is not None:
             return refusal
-        try:
-            body = await _read_body(request, served.max_body_bytes)
-        except _BodyTooLarge:
-            return _too_large(served.max_body_bytes, oip=True)
-        entry = served.slot.current()
-        return await run_in_threadpool(_answer, served.metrics, lambda: _infer(served, entry, body), True)
+        entry = _slot_of(served, served_by).current()
+        return JSONResponse(model_metadata(name, version, entry.model.flavor, entry.model.signature))
+
+    @app.get(base + "/ready")
+    async def version_ready(name: str, version: str) -> Response:
+        refusal = _served_version(served, name, version)[1]
+        return refusal or JSONResponse({"name": name, "version": version, "ready": True})
+
+    @app.post(base + "/infer")
+    async def version_infer(name: str, version: str, request: Request) -> Response:
+        served_by, refusal = _served_version(served, name, version)
+        return await _infer_answer(served, request, refusal, served_by)
+
+
+async def _infer_answer(
+    served: _Served, request: Request, refusal: Response | None, served_by: str | None
+) -> Response:
+    """Answer an infer request: refuse it, or read its body and score it (routed, or on `served_by`)."""
+    refusal = refusal or _unreadable_infer(request)
+    if refusal is not None:
+        return refusal
+    try:
+        body = await _read_body(request, served.max_body_bytes)
+    except _BodyTooLarge:
+        return _too_large(served.max_body_bytes, oip=True)
+    return await run_in_threadpool(_answer, served.metrics, lambda: _infer(served, body, served_by), True)
+
+
+def _slot_of(served: _Served, served_by: str) -> ModelSlot:
+    return served.slot if served.router is None else served.router.slot_of(served_by)
+
+
+def _served_versions(served: _Served) -> list[str]:
+    """The versions answering now: the champion's, and the challenger's unless it was rolled back."""
+    versions = [served.slot.current().version]
+    router = served.router
+    if router is not None and not router.rolled_back:
+        versions.append(router.challenger.current().version)
+    return list(dict.fromkeys(version for version in versions if version is not None))
+
+
+def _served_version(served: _Served, name: str, version: str) -> tuple[str, Response | None]:
+    """Who serves `version` of model `name` ("champion" or "challenger"), or an Open Inference 404."""
+    refusal = _unknown_model(served, name)
+    if refusal is not None:
+        return CHAMPION, refusal
+    if served.slot.current().version == version:
+        return CHAMPION, None
+    router = served.router
+    if router is not None and not router.rolled_back and router.challenger.current().version == version:
+        return CHALLENGER, None
+    versions = ", ".join(_served_versions(served)) or "none (the model is not from the registry)"
+    message = f"model {name!r} has no version {version!r} served here; versions served: {versions}"
+    return CHAMPION, error_response(404, "RESOURCE_DOES_NOT_EXIST", message, oip=True)
 
 
 async def _batched_answer(served: _Served, body: bytes, media_type: str) -> Response:
-    """Decode on a worker thread, score through the current entry's micro-batcher, encode on a worker thread.
+    """Decode on a worker thread, score through a micro-batcher, encode on a worker thread.
 
-    The slot is read after decoding, and the request is queued on that entry's batcher without an `await` in
-    between, so a swap can never close the batcher between the two (the close runs on this event loop).
+    With a router, the request is routed first and queued on its arm's batcher. The slot is read after
+    decoding and routing, and the request is queued on that entry's batcher without an `await` in between,
+    so a swap can never close the batcher between the two (the close runs on this event loop).
     """
     import pandas as pd
 
@@ -324,25 +438,51 @@ async def _batched_answer(served: _Served, body: bytes, media_type: str) -> Resp
     except InvalidArgument as error:
         served.metrics.count_prediction_error("bad_input")
         return error_response(400, BAD_REQUEST, error.message)
-    entry = served.slot.current()
+    if not isinstance(decoded.data, pd.DataFrame):  # tensors and free-form inputs are scored alone
+        return await run_in_threadpool(_answer, served.metrics, _scored_alone(served, decoded), False)
+    router = served.router
+    served_by = CHAMPION if router is None else router.choose()
+    slot = _slot_of(served, served_by)
+    entry = slot.current()
     batcher = entry.batcher
     assert batcher is not None
-    if not isinstance(decoded.data, pd.DataFrame):  # tensors and free-form inputs are scored alone
-        data, params = decoded.data, decoded.params
-        return await run_in_threadpool(
-            _answer, served.metrics, lambda: encode_predictions(_score(served, entry, data, params)), False
-        )
     started = time.perf_counter()
-    served.slot.note_loop(asyncio.get_running_loop())  # before submitting: lets a swap close this batcher
+    slot.note_loop(asyncio.get_running_loop())  # before submitting: lets a swap close this batcher
     try:
         predictions = await batcher.submit(decoded.data, decoded.params)
     except ServerBusy as error:
         return error_response(503, error.error_code, error.message)
     except Exception as error:  # the model's own failure, or its signature check: the same answers as alone
         failure = error
+        _tell_router(served, served_by, decoded, started, failure)
         return await run_in_threadpool(_answer, served.metrics, _raiser(failure), False)
+    _tell_router(served, served_by, decoded, started, None)
     _record_event(served, entry, decoded.data, predictions, started)
     return await run_in_threadpool(_answer, served.metrics, lambda: encode_predictions(predictions), False)
+
+
+def _scored_alone(served: _Served, decoded: ScoringInput) -> Callable[[], bytes]:
+    """The work of scoring one decoded request without the batcher (routed when there is a router)."""
+    data, params = decoded.data, decoded.params
+    if served.router is not None:
+        return lambda: encode_predictions(_score_routed(served, data, params, None)[0])
+    entry = served.slot.current()
+    return lambda: encode_predictions(_score(served, entry, data, params))
+
+
+def _tell_router(
+    served: _Served, served_by: str, decoded: ScoringInput, started: float, error: Exception | None
+) -> None:
+    """After a batched request: count who answered; judge the challenger, or shadow-copy the champion's."""
+    router, counter = served.router, served.served_by
+    if router is None or counter is None:
+        return
+    if served_by == CHALLENGER:
+        router.challenger_answered(started, error)
+    elif error is None:
+        router.champion_answered(decoded.data, decoded.params)
+    if error is None:
+        counter.labels(served_by).inc()
 
 
 def _raiser(error: Exception) -> Callable[[], bytes]:
@@ -361,18 +501,24 @@ def _score(served: _Served, entry: SlotEntry, data: Any, params: Mapping[str, An
 
 
 def _routed(served: _Served, body: bytes, media_type: str) -> bytes:
-    """Decode, score through the app's traffic router, count who answered, record the event, encode."""
+    """Decode, then score through the app's traffic router and encode."""
+    decoded = decode_request(body, media_type)
+    return encode_predictions(_score_routed(served, decoded.data, decoded.params, None)[0])
+
+
+def _score_routed(
+    served: _Served, data: Any, params: Mapping[str, Any] | None, served_by: str | None
+) -> tuple[Any, SlotEntry]:
+    """Score through the router, routed now (`served_by` None) or on the arm given; count it, record it."""
     router, counter = served.router, served.served_by
     assert router is not None and counter is not None
-    decoded = decode_request(body, media_type)
+    served_by = router.choose() if served_by is None else served_by
+    entry = router.slot_of(served_by).current()
     started = time.perf_counter()
-    predictions, served_by = router.score(decoded.data, decoded.params)
+    predictions = router.predict(served_by, data, params, entry)
     counter.labels(served_by).inc()
-    events = served.events
-    if events is not None:
-        version = router.version_of(served_by)
-        events.record(_event(decoded.data, predictions, started, served.name, version))
-    return encode_predictions(predictions)
+    _record_event(served, entry, data, predictions, started)
+    return predictions, entry
 
 
 def _record_event(served: _Served, entry: SlotEntry, data: Any, predictions: Any, started: float) -> None:
@@ -402,25 +548,45 @@ def _closer(served: _Served) -> Callable[[], Awaitable[None]]:
             await run_in_threadpool(served.follower.stop)
         await served.slot.close()
         if served.router is not None:
+            await served.router.challenger.close()
             await run_in_threadpool(served.router.close)
         if served.events is not None:
             await run_in_threadpool(served.events.close)
+        if served.registry_events is not None:  # last: a rollback decided while closing is still written
+            await run_in_threadpool(served.registry_events.close)
 
     return close
 
 
-def _infer(served: _Served, entry: SlotEntry, body: bytes) -> bytes:
-    """Decode an infer request, score it and encode the response, off the event loop."""
-    signature = entry.model.signature
-    decoded = decode_infer_request(body, signature)
-    predictions = _score(served, entry, decoded.data, decoded.params)
+def _infer(served: _Served, body: bytes, served_by: str | None) -> bytes:
+    """Decode an infer request, score it (routed, or on the arm `served_by`) and encode it, off the loop."""
+    router = served.router
+    if router is None:
+        entry = served.slot.current()
+        decoded = decode_infer_request(body, entry.model.signature)
+        predictions = _score(served, entry, decoded.data, decoded.params)
+    else:
+        decoded, served_by = _decode_routed(router, body, served_by)
+        predictions, entry = _score_routed(served, decoded.data, decoded.params, served_by)
     return encode_infer_response(
         predictions,
         model_name=served.name,
         model_version=entry.version,
         request_id=decoded.request_id,
-        signature=signature,
+        signature=entry.model.signature,
     )
+
+
+def _decode_routed(router: TrafficRouter, body: bytes, served_by: str | None) -> tuple[InferRequest, str]:
+    """Decode for the arm's signature; an unrouted request is decoded (checked) before it is routed."""
+    first = router.slot_of(served_by or CHAMPION).current().model.signature
+    decoded = decode_infer_request(body, first)
+    if served_by is None:
+        served_by = router.choose()
+        signature = router.slot_of(served_by).current().model.signature
+        if signature != first:
+            decoded = decode_infer_request(body, signature)
+    return decoded, served_by
 
 
 def _unknown_model(served: _Served, name: str) -> Response | None:

@@ -3,6 +3,10 @@
 Loads the model package once (refusing a tampered one), then serves the scoring app with uvicorn in this
 process, without reload. Port 0 picks a free port; the line "serving http://HOST:PORT" on stderr names it.
 SIGTERM or Ctrl-C lets requests in flight finish before the process exits.
+
+A model served from a `models:/` URI (with its registry's tracking URI known) records its server's swaps
+and traffic decisions in the registry's audit trail as `serving@<host>:<pid>` (each worker process records
+its own); a local package records nothing.
 """
 
 from __future__ import annotations
@@ -27,11 +31,12 @@ from uvicorn.config import LOGGING_CONFIG
 from cairn.errors import CairnError, InvalidArgument
 from cairn.models import load_model
 from cairn.models.spec import read_spec
-from cairn.serving.alias_follower import AliasFollower, FollowOptions
+from cairn.serving.alias_follower import AliasFollower, FollowOptions, RegistryEventRecorder, serving_actor
 from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL_NAME, BatchingOptions, create_scoring_app
 from cairn.serving.model_slot import ModelSlot
 
 if TYPE_CHECKING:
+    from cairn.registry.client import RegistryClient
     from cairn.serving.traffic import TrafficRouter
 
 MAX_BODY_ENV = "CAIRN_SERVING_MAX_BODY_BYTES"
@@ -63,6 +68,8 @@ class ServeSettings:
     challenger_version: str | None = None
     traffic_policy: str | None = None
     """The policy's YAML text (canary or shadow between the model and the challenger)."""
+    tracking_uri: str | None = None
+    """The registry a `models:/` model came from, which records its swaps and decisions (else `follow`'s)."""
 
     def to_json(self) -> str:
         """The settings as JSON."""
@@ -95,7 +102,8 @@ def build_app(settings: ServeSettings) -> FastAPI:
         sink = ParquetEventSink(artifact_store_for(settings.events_uri))
         events = EventRecorder(sink, sample_rate=settings.events_sample_rate)
     slot = ModelSlot(model, settings.model_version)
-    router = _router(settings, slot)
+    recorder = _registry_events(settings)
+    router = _router(settings, slot, recorder)
     return create_scoring_app(
         slot,
         max_body_bytes=settings.max_body_bytes,
@@ -104,12 +112,39 @@ def build_app(settings: ServeSettings) -> FastAPI:
         model_version=settings.model_version,
         batching=settings.batching,
         events=events,
-        follower=_follower(settings.follow, slot),
+        follower=_follower(settings.follow, slot, recorder),
         router=router,
+        registry_events=recorder,
     )
 
 
-def _router(settings: ServeSettings, champion: ModelSlot) -> TrafficRouter | None:
+def _registry_events(settings: ServeSettings) -> RegistryEventRecorder | None:
+    """For a `models:/<name>...` model: a recorder of swaps and decisions in the registry it came from.
+
+    None for a local package, or when the registry is not known (neither `tracking_uri` nor `follow` set):
+    guessing the default store could write to a registry the model never came from.
+    """
+    from cairn.registry.model_uris import RegisteredModelUri, parse_model_uri
+
+    uri = settings.model_uri
+    tracking_uri = settings.follow.tracking_uri if settings.follow else settings.tracking_uri
+    if uri is None or not uri.startswith("models:/") or tracking_uri is None:
+        return None
+    target = parse_model_uri(uri)
+    if not isinstance(target, RegisteredModelUri):
+        return None
+    return RegistryEventRecorder(_registry(tracking_uri), target.name, serving_actor())
+
+
+def _registry(tracking_uri: str | None) -> RegistryClient:
+    from cairn.registry.client import RegistryClient
+
+    return RegistryClient(tracking_uri)
+
+
+def _router(
+    settings: ServeSettings, champion: ModelSlot, recorder: RegistryEventRecorder | None
+) -> TrafficRouter | None:
     """The champion/challenger router the settings ask for, if any."""
     if settings.challenger_dir is None and settings.traffic_policy is None:
         return None
@@ -119,7 +154,8 @@ def _router(settings: ServeSettings, champion: ModelSlot) -> TrafficRouter | Non
 
     policy = TrafficPolicy.from_yaml(settings.traffic_policy)
     challenger = ModelSlot(load_model(settings.challenger_dir), settings.challenger_version)
-    return TrafficRouter(champion, challenger, policy)
+    on_decision = None if recorder is None else recorder.decided
+    return TrafficRouter(champion, challenger, policy, on_decision=on_decision)
 
 
 def app_from_env() -> FastAPI:
@@ -155,6 +191,7 @@ def serve_model(
     challenger_dir: str | None = None,
     challenger_version: str | None = None,
     traffic_policy: str | None = None,
+    tracking_uri: str | None = None,
 ) -> int:
     """Serve the model package in `model_dir` until SIGTERM or Ctrl-C; return the exit status.
 
@@ -177,6 +214,8 @@ def serve_model(
         challenger_dir: A second package to send canary or shadow traffic to.
         challenger_version: Its registered version.
         traffic_policy: The YAML text of the traffic policy between the model and the challenger.
+        tracking_uri: The registry a `models:/` `model_uri` came from, where swaps and traffic decisions
+            are recorded (None: `follow`'s when following, else nothing is recorded).
 
     Returns:
         0 after a clean shutdown; 3 when a worker could not load the model.
@@ -200,6 +239,7 @@ def serve_model(
         challenger_dir,
         challenger_version,
         traffic_policy,
+        tracking_uri,
     )
     logging.config.dictConfig(_log_config(log_level))
     if workers == 1:
@@ -245,14 +285,16 @@ def _uvicorn_config(
     )
 
 
-def _follower(follow: FollowOptions | None, slot: ModelSlot) -> AliasFollower | None:
+def _follower(
+    follow: FollowOptions | None, slot: ModelSlot, recorder: RegistryEventRecorder | None
+) -> AliasFollower | None:
     if follow is None:
         return None
-    from cairn.registry.client import RegistryClient
-
-    registry = RegistryClient(follow.tracking_uri)
+    registry = _registry(follow.tracking_uri) if recorder is None else recorder.registry
     log.info("following %s@%s every %g s", follow.name, follow.alias, follow.poll_seconds)
-    return AliasFollower(registry, follow.name, follow.alias, slot, follow.poll_seconds)
+    alias = follow.alias
+    on_swap = None if recorder is None else lambda old, new: recorder.swapped(alias, old, new)
+    return AliasFollower(registry, follow.name, alias, slot, follow.poll_seconds, on_swap=on_swap)
 
 
 @contextlib.contextmanager

@@ -7,6 +7,10 @@ failures and latencies are counted, never seen by the client). Over the last `wi
 once `min_requests` have been seen, a windowed error rate above `max_error_rate` or a p99 latency above
 `max_p99_ms` rolls the challenger back: it gets no more traffic. A `TrafficRouter` applies a policy to two
 `ModelSlot`s and reports each decision (start, rollback) to its log and its `on_decision` listener.
+
+A request is scored either whole (`score`: route, predict, count) or in steps, for callers that batch:
+`choose` routes it, the caller scores it on that arm's slot (its own micro-batcher), then tells the router
+with `champion_answered` (which queues the shadow copy) or `challenger_answered` (which judges rollback).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any, Literal
 import yaml
 
 from cairn.errors import InvalidArgument
-from cairn.serving.model_slot import ModelSlot
+from cairn.serving.model_slot import ModelSlot, SlotEntry
 
 __all__ = [
     "CHALLENGER",
@@ -253,14 +257,67 @@ class TrafficRouter:
         In canary mode a request sent to the challenger fails if the challenger fails (the caller answers
         500 for it); its failure counts towards rollback. In shadow mode the answer is always the champion's.
         """
+        served_by = self.choose()
+        return self.predict(served_by, data, params), served_by
+
+    def choose(self) -> str:
+        """Route one request: "challenger" for the canary's seeded share (until a rollback), else "champion".
+
+        Every call in canary mode takes the next draw of the seeded sequence, so the choices of N requests
+        are the same whatever order they arrive in, and whether they are then scored alone or batched.
+        """
         if self.policy.mode == "canary" and self._draw_challenger():
-            return self._score_challenger(data, params), CHALLENGER
-        predictions = self.champion.current().model.predict(data, params=params)
+            return CHALLENGER
+        return CHAMPION
+
+    def slot_of(self, served_by: str) -> ModelSlot:
+        """The champion's or the challenger's slot."""
+        return self.challenger if served_by == CHALLENGER else self.champion
+
+    def predict(
+        self,
+        served_by: str,
+        data: Any,
+        params: Mapping[str, Any] | None,
+        entry: SlotEntry | None = None,
+    ) -> Any:
+        """Predict on a request already routed to `served_by` (by `choose`), and count it.
+
+        Args:
+            served_by: "champion" or "challenger".
+            data: The model input.
+            params: The predict params.
+            entry: The entry of that arm's slot the request read (default: the slot's current one).
+        """
+        model = (entry or self.slot_of(served_by).current()).model
+        if served_by != CHALLENGER:
+            predictions = model.predict(data, params=params)
+            self.champion_answered(data, params)
+            return predictions
+        started = time.perf_counter()
+        try:
+            predictions = model.predict(data, params=params)
+        except Exception as error:
+            self.challenger_answered(started, error)
+            raise
+        self.challenger_answered(started, None)
+        return predictions
+
+    def champion_answered(self, data: Any, params: Mapping[str, Any] | None) -> None:
+        """Count a request the champion answered; in shadow mode, queue a copy of it for the challenger."""
         with self._lock:
             self._counts["champion"] += 1
         if self.policy.mode == "shadow" and not self.rolled_back:
             self._enqueue_copy(data, params)
-        return predictions, CHAMPION
+
+    def challenger_answered(self, started: float, error: BaseException | None) -> None:
+        """Judge a request the challenger scored (from `started`, a `time.perf_counter()`) or failed.
+
+        An `InvalidArgument` is the client's bad input, not the challenger's fault: it is not counted.
+        """
+        if isinstance(error, InvalidArgument):
+            return
+        self._observe(error is not None, started)
 
     def version_of(self, served_by: str) -> str | None:
         """The version the champion or challenger slot serves now."""
@@ -311,18 +368,6 @@ class TrafficRouter:
             draw = self._random.random()  # drawn even after a rollback, so the sequence stays repeatable
             return not self._rolled_back and draw < self.policy.challenger_share
 
-    def _score_challenger(self, data: Any, params: Mapping[str, Any] | None) -> Any:
-        started = time.perf_counter()
-        try:
-            predictions = self.challenger.current().model.predict(data, params=params)
-        except InvalidArgument:  # the client's bad input, not the challenger's fault
-            raise
-        except Exception:
-            self._observe(True, started)
-            raise
-        self._observe(False, started)
-        return predictions
-
     def _observe(self, failed: bool, started: float) -> None:
         latency_ms = (time.perf_counter() - started) * 1000
         with self._lock:
@@ -332,7 +377,8 @@ class TrafficRouter:
             if reason is not None:
                 self._rolled_back = True
         if reason is not None:
-            self._decide("rollback", reason)
+            version = self.challenger.current().version
+            self._decide("rollback", f"{reason}; challenger version {version} gets no more traffic")
 
     def _enqueue_copy(self, data: Any, params: Mapping[str, Any] | None) -> None:
         copy = data.copy() if hasattr(data, "copy") else data
@@ -353,8 +399,8 @@ class TrafficRouter:
 
     def _shadow_score(self, data: Any, params: Mapping[str, Any] | None) -> None:
         try:
-            self._score_challenger(data, params)
-        except Exception:  # counted by _score_challenger; a shadow failure never reaches a client
+            self.predict(CHALLENGER, data, params)
+        except Exception:  # counted by predict; a shadow failure never reaches a client
             log.debug("shadow scoring failed", exc_info=True)
         if self.on_served is not None:
             self.on_served(SHADOW)

@@ -3,6 +3,9 @@
 `LineageStore` adds the run -> versions read that lineage queries need.
 
 Every mutating method takes `actor`, the user the change is recorded for in the audit trail.
+`record_registry_event` adds rows for what happens around the registry without changing it (a model server
+swapping versions, a traffic decision); its actions are limited to `REGISTRY_EVENT_ACTIONS`, so a client
+can never write a row that looks like a registry edit.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from cairn.entities.registry import (
     RegisteredModel,
     RegistryChange,
 )
+
+REGISTRY_EVENT_ACTIONS = ("serve_swap", "traffic_start", "traffic_rollback")
+"""The audit-trail actions `record_registry_event` accepts: events that are not registry edits."""
 
 
 class RegisteredModelStore(Protocol):
@@ -152,6 +158,23 @@ class ModelAliasStore(Protocol):
         self, name: str | None = None, max_results: int = 1000, page_token: str | None = None
     ) -> PagedList[RegistryChange]:
         """The audit trail, oldest first, for one model (by its name at the time) or for all."""
+        ...
+
+    def record_registry_event(
+        self,
+        model_name: str,
+        action: str,
+        *,
+        version: int | None,
+        field: str,
+        old: str | None,
+        new: str | None,
+        actor: str,
+    ) -> None:
+        """Add an event that is not a registry edit to the audit trail (`action` in REGISTRY_EVENT_ACTIONS).
+
+        `NotFound` if the model (or the version given) does not exist; `InvalidArgument` for another action.
+        """
         ...
 
 

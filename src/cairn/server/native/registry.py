@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
+from pydantic import Field
 
 from cairn.entities import ModelStage
 from cairn.server.native import logged_models
 from cairn.server.native.models import error_responses
 from cairn.server.native.registry_models import (
+    Acting,
     CreateModelVersion,
     CreateRegisteredModel,
     Describe,
@@ -38,6 +40,16 @@ router = APIRouter(tags=["registry"], responses=error_responses(400, 404, 409))
 ActorQuery = Annotated[str | None, Query(description="The user the change is recorded for.")]
 _MODEL = "/registered-models/{name}"
 _VERSION = _MODEL + "/versions/{version}"
+
+
+class RegistryEvent(Acting):
+    """An event that is not a registry edit (a model server swap, a traffic decision) for the audit trail."""
+
+    action: str = Field(description="One of serve_swap, traffic_start, traffic_rollback.")
+    version: int | None = Field(None, description="The version the event is about, if one.")
+    field: str = Field("", description="What the event is about, e.g. alias:champion.")
+    old: str | None = Field(None, description="The value before, if any.")
+    new: str | None = Field(None, description="The value after, or the reason for a decision.")
 
 
 @router.post("/registered-models", status_code=status.HTTP_201_CREATED)
@@ -257,6 +269,20 @@ def get_registry_changes(
     """The audit trail, oldest first: for one model (by its name at the time of each change) or for all."""
     page = registry.get_registry_changes(name, max_results, page_token)
     return RegistryChangePage(changes=[RegistryChangeModel.of(c) for c in page], next_page_token=page.token)
+
+
+@router.post(_MODEL + "/events", status_code=status.HTTP_204_NO_CONTENT)
+def record_registry_event(name: str, request: Request, body: RegistryEvent, registry: RegistryDep) -> None:
+    """Add an event that is not a registry edit to the audit trail; other actions are refused (400)."""
+    registry.record_registry_event(
+        name,
+        body.action,
+        version=body.version,
+        field=body.field,
+        old=body.old,
+        new=body.new,
+        actor=request_actor(request, body.actor),
+    )
 
 
 router.include_router(logged_models.router)

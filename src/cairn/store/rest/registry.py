@@ -217,6 +217,24 @@ class RestRegistry(RestLoggedModels):
         response = self._http.request("GET", f"{API}/registry-changes", idempotent=True, params=params)
         return page_from_json(response.json(), "changes", registry_change_from_json)
 
+    def record_registry_event(
+        self,
+        model_name: str,
+        action: str,
+        *,
+        version: int | None,
+        field: str,
+        old: str | None,
+        new: str | None,
+        actor: str,
+    ) -> None:
+        """Add an event that is not a registry edit to the audit trail (`action` in REGISTRY_EVENT_ACTIONS).
+
+        `NotFound` if the model (or the version given) does not exist; `InvalidArgument` for another action.
+        """
+        body = {"action": action, "version": version, "field": field, "old": old, "new": new, "actor": actor}
+        self._http.request("POST", model_path(model_name, "events"), idempotent=False, json=body)
+
     def _get(self, path: str) -> dict[str, Any]:
         body: dict[str, Any] = self._http.request("GET", path, idempotent=True).json()
         return body

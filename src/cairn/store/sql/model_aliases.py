@@ -1,4 +1,4 @@
-"""Aliases of registered models (named, movable pointers to versions) and reads of the audit trail."""
+"""Aliases of registered models (named, movable pointers to versions); the audit trail's reads and events."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from cairn.entities import PagedList
 from cairn.entities.registry import ModelVersion, RegistryChange
 from cairn.errors import NotFound
 from cairn.store.sql.base import SqlBase
-from cairn.store.sql.registry_audit import load_changes, record_change, touch
+from cairn.store.sql.registry_audit import load_changes, record_change, touch, validate_event
 from cairn.store.sql.registry_loading import load_version, require_model, require_version
 from cairn.store.sql.registry_tables import registered_model_aliases
 from cairn.store.sql.upsert import insert_for
@@ -38,7 +38,7 @@ def _current_version(conn: Connection, name: str, alias: str) -> int | None:
 
 
 class SqlModelAliases(SqlBase):
-    """Set, move, delete and resolve aliases; read the registry's audit trail."""
+    """Set, move, delete and resolve aliases; read the registry's audit trail and add events to it."""
 
     def set_registered_model_alias(self, name: str, alias: str, version: int, actor: str) -> None:
         """Point the alias at the version, moving it if set; the audit row keeps both version numbers.
@@ -140,3 +140,35 @@ class SqlModelAliases(SqlBase):
         rows = self._read(lambda conn: load_changes(conn, name, offset, max_results + 1))
         more = len(rows) > max_results
         return PagedList(rows[:max_results], encode_page_token(offset + max_results) if more else None)
+
+    def record_registry_event(
+        self,
+        model_name: str,
+        action: str,
+        *,
+        version: int | None,
+        field: str,
+        old: str | None,
+        new: str | None,
+        actor: str,
+    ) -> None:
+        """Add an event that is not a registry edit (a server's swap, a traffic decision) to the audit trail.
+
+        Nothing else changes: the model's `last_updated_time` stays as it is.
+
+        Raises:
+            InvalidArgument: the action is not one of `REGISTRY_EVENT_ACTIONS`, or a field is malformed.
+            NotFound: the model, or the version given, does not exist.
+        """
+        name = validate_model_name(model_name, "model_name")
+        action, field = validate_event(action, field, old, new)
+        number = None if version is None else validate_version(version)
+        actor = validate_actor(actor)
+
+        def work(conn: Connection) -> None:
+            require_model(conn, name)
+            if number is not None:
+                require_version(conn, name, number)
+            record_change(conn, actor, action, name, version=number, field=field, old=old, new=new)
+
+        self._write(work)

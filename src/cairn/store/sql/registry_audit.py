@@ -5,10 +5,38 @@ from __future__ import annotations
 from sqlalchemy import Connection, and_, or_, select, update
 
 from cairn._internal.clock import now_ms
+from cairn._internal.registry_validation import MAX_STATUS_MESSAGE_LENGTH, validate_text
 from cairn.entities.registry import RegistryChange
+from cairn.errors import InvalidArgument
+from cairn.store.registry_protocols import REGISTRY_EVENT_ACTIONS
 from cairn.store.sql.registry_tables import model_versions, registered_models, registry_changes
 
 RENAME_ACTION = "rename_model"
+MAX_FIELD_LENGTH = 300
+"""Longest `field_name` an audit row holds (its column's size)."""
+MAX_EVENT_VALUE_LENGTH = MAX_STATUS_MESSAGE_LENGTH
+"""Longest old or new value of an event recorded with `record_registry_event`."""
+
+
+def validate_event(action: object, field: object, old: object, new: object) -> tuple[str, str]:
+    """Check an event that is not a registry edit: its action is one of `REGISTRY_EVENT_ACTIONS`.
+
+    Returns:
+        The action and the field name.
+
+    Raises:
+        InvalidArgument: naming the action, the field or the value that is wrong.
+    """
+    if not isinstance(action, str) or action not in REGISTRY_EVENT_ACTIONS:
+        raise InvalidArgument(
+            f"action must be one of {', '.join(REGISTRY_EVENT_ACTIONS)}; got {action!r} "
+            "(registry edits are recorded by the edits themselves)"
+        )
+    field = validate_text("field", field, MAX_FIELD_LENGTH)
+    for name, value in (("old", old), ("new", new)):
+        if value is not None:
+            validate_text(name, value, MAX_EVENT_VALUE_LENGTH)
+    return action, field
 
 
 def record_change(
