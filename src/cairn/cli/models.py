@@ -12,6 +12,7 @@ from cairn.errors import InvalidArgument, NotFound
 
 if TYPE_CHECKING:
     from cairn.serving.alias_follower import FollowOptions
+    from cairn.serving.entrypoint import ServeSettings
 
 
 @click.group("models")
@@ -159,6 +160,21 @@ def build_command(state: CliContext, model_uri: str, out_dir: Path) -> None:
     show_default=True,
     help="How often --follow-alias looks at the alias.",
 )
+@click.option(
+    "--env-manager",
+    type=click.Choice(["local", "venv"]),
+    default="local",
+    show_default=True,
+    help="local: serve in this environment; venv: in a virtual environment built from the model's lock "
+    "(once, then reused from a cache).",
+)
+@click.option(
+    "--env-root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder of the cached environments of --env-manager venv "
+    "[env: CAIRN_ENV_CACHE; default: ~/.cache/cairn/envs].",
+)
 @pass_cli
 def serve_command(
     state: CliContext,
@@ -175,26 +191,27 @@ def serve_command(
     traffic_policy: Path | None,
     workers: int,
     poll_seconds: float,
+    env_manager: str,
+    env_root: Path | None,
 ) -> None:
-    """Serve a model over HTTP in this environment: MLflow's scoring protocol and the Open Inference Protocol.
+    """Serve a model over HTTP: MLflow's scoring protocol and the Open Inference Protocol.
 
     MODEL_URI is a package folder, runs:/<run_id>/<path>, models:/<name>/<version> or models:/<name>@<alias>.
     """
     from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, BatchingOptions
-    from cairn.serving.entrypoint import serve_model
+    from cairn.serving.entrypoint import ServeSettings, serve_model
+    from cairn.serving.environment_launch import serve_options
 
+    if env_root is not None and env_manager != "venv":
+        raise click.UsageError("--env-root goes with --env-manager venv")
     follow = followed_alias(state, model_uri, poll_seconds) if follow_alias else None
     model_dir = local_package(state, model_uri)
     name, version = served_identity(state, model_uri)
     if (challenger_uri is None) != (traffic_policy is None):
         raise click.UsageError("--challenger and --traffic-policy go together")
     challenger_dir = local_package(state, challenger_uri) if challenger_uri else None
-    challenger_version = served_identity(state, challenger_uri)[1] if challenger_uri else None
-    status = serve_model(
-        model_dir,
-        host=host,
-        port=port,
-        workers=workers,
+    settings = ServeSettings(
+        str(model_dir),
         max_body_bytes=max_body_bytes or DEFAULT_MAX_BODY_BYTES,
         model_name=name,
         model_uri=model_uri,
@@ -204,11 +221,33 @@ def serve_command(
         events_sample_rate=events_sample_rate,
         follow=follow,
         challenger_dir=str(challenger_dir) if challenger_dir else None,
-        challenger_version=challenger_version,
+        challenger_version=served_identity(state, challenger_uri)[1] if challenger_uri else None,
         traffic_policy=traffic_policy.read_text() if traffic_policy else None,
+        tracking_uri=state.resolved_uri() if model_uri.startswith("models:/") else None,
     )
+    if env_manager == "venv":
+        serve_in_venv(settings, host=host, port=port, workers=workers, env_root=env_root)
+        return
+    status = serve_model(model_dir, host=host, port=port, workers=workers, **serve_options(settings))
     if status:
         raise click.ClickException(f"a worker could not load {model_uri}; see the log above")
+
+
+def serve_in_venv(
+    settings: ServeSettings, *, host: str, port: int, workers: int, env_root: Path | None
+) -> None:
+    """`--env-manager venv`: serve from the model's cached environment; exit with the server's status."""
+    from cairn.serving.environment_launch import prepare_environment, serve_in_environment
+
+    prepared = prepare_environment(
+        settings.model_dir, env_root=env_root, on_output=lambda line: click.echo(line, err=True)
+    )
+    how = "reused" if prepared.reused else "newly built"
+    click.echo(f"Serving from the environment at {prepared.path} ({how})", err=True)
+    status = serve_in_environment(prepared, settings, host=host, port=port, workers=workers)
+    if status:
+        click.echo(f"Error: the model server in {prepared.path} exited with status {status}", err=True)
+        raise click.exceptions.Exit(status)
 
 
 def followed_alias(state: CliContext, model_uri: str, poll_seconds: float) -> FollowOptions:
