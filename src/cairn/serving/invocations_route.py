@@ -1,0 +1,144 @@
+"""The scoring app's `POST /invocations` route: MLflow's scoring protocol, alone, routed or micro-batched.
+
+The body is decoded by `cairn.serving.codecs`; 415 answers an unsupported content type and 413 a body
+over the size limit. With a `TrafficRouter` (see `cairn.serving.traffic`) requests are routed between a
+champion and a challenger. With batching too, each request is routed before it is batched, and each arm
+(the champion's slot, the challenger's slot) has its own micro-batcher, so a batch never mixes the two
+models; inputs that are not tables are scored alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from cairn.errors import InvalidArgument
+from cairn.serving.batching import ServerBusy
+from cairn.serving.codecs import SUPPORTED_MEDIA_TYPES, decode_request, encode_predictions, media_type_of
+from cairn.serving.request_handling import (
+    BAD_REQUEST,
+    BodyTooLarge,
+    Served,
+    answer,
+    error_response,
+    read_body,
+    record_event,
+    score,
+    score_routed,
+    slot_of,
+    too_large,
+)
+from cairn.serving.traffic import CHALLENGER, CHAMPION
+
+if TYPE_CHECKING:
+    from cairn.serving.codecs import ScoringInput
+
+
+def add_invocations_route(app: FastAPI, served: Served) -> None:
+    """Add `POST /invocations`, scoring on the slot's current model (routed or batched when configured)."""
+
+    @app.post("/invocations")
+    async def invocations(request: Request) -> Response:
+        media_type = media_type_of(request.headers.get("content-type"))
+        if media_type is None:
+            given = request.headers.get("content-type") or "none"
+            message = f"content type must be one of {', '.join(SUPPORTED_MEDIA_TYPES)}; got {given}"
+            return error_response(415, BAD_REQUEST, message)
+        try:
+            body = await read_body(request, served.max_body_bytes)
+        except BodyTooLarge:
+            return too_large(served.max_body_bytes, oip=False)
+
+        entry = served.slot.current()
+        if served.router is not None and entry.batcher is None:
+            return await run_in_threadpool(
+                answer, served.metrics, lambda: _routed(served, body, media_type), False
+            )
+        if entry.batcher is None:
+
+            def work() -> bytes:
+                decoded = decode_request(body, media_type)
+                return encode_predictions(score(served, entry, decoded.data, decoded.params))
+
+            return await run_in_threadpool(answer, served.metrics, work, False)
+        return await _batched_answer(served, body, media_type)
+
+
+async def _batched_answer(served: Served, body: bytes, media_type: str) -> Response:
+    """Decode on a worker thread, score through a micro-batcher, encode on a worker thread.
+
+    With a router, the request is routed first and queued on its arm's batcher. The slot is read after
+    decoding and routing, and the request is queued on that entry's batcher without an `await` in between,
+    so a swap can never close the batcher between the two (the close runs on this event loop).
+    """
+    import pandas as pd
+
+    try:
+        decoded = await run_in_threadpool(decode_request, body, media_type)
+    except InvalidArgument as error:
+        served.metrics.count_prediction_error("bad_input")
+        return error_response(400, BAD_REQUEST, error.message)
+    if not isinstance(decoded.data, pd.DataFrame):  # tensors and free-form inputs are scored alone
+        return await run_in_threadpool(answer, served.metrics, _scored_alone(served, decoded), False)
+    router = served.router
+    served_by = CHAMPION if router is None else router.choose()
+    slot = slot_of(served, served_by)
+    entry = slot.current()
+    batcher = entry.batcher
+    assert batcher is not None
+    started = time.perf_counter()
+    slot.note_loop(asyncio.get_running_loop())  # before submitting: lets a swap close this batcher
+    try:
+        predictions = await batcher.submit(decoded.data, decoded.params)
+    except ServerBusy as error:
+        return error_response(503, error.error_code, error.message)
+    except Exception as error:  # the model's own failure, or its signature check: the same answers as alone
+        failure = error
+        _tell_router(served, served_by, decoded, started, failure)
+        return await run_in_threadpool(answer, served.metrics, _raiser(failure), False)
+    _tell_router(served, served_by, decoded, started, None)
+    record_event(served, entry, decoded.data, predictions, started)
+    return await run_in_threadpool(answer, served.metrics, lambda: encode_predictions(predictions), False)
+
+
+def _scored_alone(served: Served, decoded: ScoringInput) -> Callable[[], bytes]:
+    """The work of scoring one decoded request without the batcher (routed when there is a router)."""
+    data, params = decoded.data, decoded.params
+    if served.router is not None:
+        return lambda: encode_predictions(score_routed(served, data, params, None)[0])
+    entry = served.slot.current()
+    return lambda: encode_predictions(score(served, entry, data, params))
+
+
+def _tell_router(
+    served: Served, served_by: str, decoded: ScoringInput, started: float, error: Exception | None
+) -> None:
+    """After a batched request: count who answered; judge the challenger, or shadow-copy the champion's."""
+    router, counter = served.router, served.served_by
+    if router is None or counter is None:
+        return
+    if served_by == CHALLENGER:
+        router.challenger_answered(started, error)
+    elif error is None:
+        router.champion_answered(decoded.data, decoded.params)
+    if error is None:
+        counter.labels(served_by).inc()
+
+
+def _raiser(error: Exception) -> Callable[[], bytes]:
+    def work() -> bytes:
+        raise error
+
+    return work
+
+
+def _routed(served: Served, body: bytes, media_type: str) -> bytes:
+    """Decode, then score through the app's traffic router and encode."""
+    decoded = decode_request(body, media_type)
+    return encode_predictions(score_routed(served, decoded.data, decoded.params, None)[0])
