@@ -8,7 +8,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 
 from cairn.store.sql import schema
 from cairn.store.sql.engine import create_store_engine
@@ -59,6 +59,34 @@ def test_upgrade_from_the_first_schema_keeps_data(tmp_path: Path) -> None:
     schema.upgrade(engine)
     with create_engine(url).connect() as conn:
         assert conn.exec_driver_sql("SELECT name FROM experiments WHERE experiment_id = 7").scalar() == "kept"
+        assert (
+            conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == schema.HEAD_REVISION
+        )
+    engine.dispose()
+
+
+def test_upgrade_from_the_registry_schema_adds_dataset_tables_and_keeps_models(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    engine = create_store_engine(url)
+    schema.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO registered_models (name, creation_time, last_updated_time, user_id, description,"
+            " next_version) VALUES ('kept-model', 1, 1, 'alice', '', 4)"
+        )
+        assert not inspect(conn).has_table("dataset_versions")
+    schema.upgrade(engine)
+    with create_engine(url).connect() as conn:
+        row = conn.exec_driver_sql("SELECT name, next_version FROM registered_models").one()
+        assert tuple(row) == ("kept-model", 4)
+        tables = set(inspect(conn).get_table_names())
+        assert {
+            "dataset_names",
+            "dataset_versions",
+            "dataset_aliases",
+            "dataset_validations",
+            "dataset_blobs",
+        } <= tables
         assert (
             conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == schema.HEAD_REVISION
         )

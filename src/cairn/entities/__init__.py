@@ -2,6 +2,13 @@
 
 from cairn.entities.artifact import ArtifactInfo
 from cairn.entities.dataset import Dataset, DatasetInput, InputTag, RunInputs
+from cairn.entities.dataset_version import (
+    DatasetStorage,
+    DatasetSummary,
+    DatasetVersion,
+    DatasetVersionDraft,
+    DatasetVersionStatus,
+)
 from cairn.entities.experiment import Experiment
 from cairn.entities.lifecycle import LifecycleStage, RunStatus, ViewType
 from cairn.entities.metric import Metric, MetricHistory
@@ -21,6 +28,11 @@ __all__ = [
     "ArtifactInfo",
     "Dataset",
     "DatasetInput",
+    "DatasetStorage",
+    "DatasetSummary",
+    "DatasetVersion",
+    "DatasetVersionDraft",
+    "DatasetVersionStatus",
     "Experiment",
     "InputTag",
     "LifecycleStage",

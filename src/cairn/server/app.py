@@ -19,6 +19,7 @@ from cairn.server.mlflow import inputs as mlflow_inputs
 from cairn.server.mlflow import registry as mlflow_registry
 from cairn.server.mlflow import tracking as mlflow_tracking
 from cairn.server.native import artifacts as native_artifacts
+from cairn.server.native import datasets as native_datasets
 from cairn.server.native import registry as native_registry
 from cairn.server.native import tracking as native_tracking
 from cairn.server.observability import ObservabilityMiddleware, ServerMetrics
@@ -61,6 +62,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(native_tracking.router, prefix=NATIVE_PREFIX)
     app.include_router(native_artifacts.router, prefix=NATIVE_PREFIX)
     app.include_router(native_registry.router, prefix=NATIVE_PREFIX)
+    app.include_router(native_datasets.router, prefix=NATIVE_PREFIX)
     for prefix in MLFLOW_PREFIXES:
         app.include_router(mlflow_tracking.router, prefix=prefix)
         app.include_router(mlflow_inputs.router, prefix=prefix)

@@ -1,10 +1,11 @@
-"""RestStore: the tracking, purge and registry store protocols over HTTP to a Cairn server's native API."""
+"""RestStore: the tracking, purge, registry and dataset protocols over HTTP to a Cairn server's native API."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from cairn.entities import ArtifactInfo, MetricHistory
+from cairn.store.rest.datasets import RestDatasets
 from cairn.store.rest.experiments import RestExperiments
 from cairn.store.rest.ingest import MAX_INGEST_BODY_BYTES, MetricSender
 from cairn.store.rest.json_entities import artifact_info_from_json, artifact_info_to_json
@@ -18,7 +19,7 @@ from cairn.store.wire_format import HISTORY_CONTENT_TYPE, MetricColumns, decode_
 RECORDS_PER_REQUEST = 5000
 
 
-class RestStore(RestExperiments, RestRuns, RestRegistry):
+class RestStore(RestExperiments, RestRuns, RestRegistry, RestDatasets):
     """A tracking store that is a Cairn server: `cairn.set_tracking_uri("http://host:5000")` uses one.
 
     Errors come back as the CairnError the server raised (`NotFound`, `AlreadyExists`, `InvalidArgument`,

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 
 from cairn.store.sql.engine import write_transaction
 
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _PG_MIGRATION_LOCK = 0x6361_6972_6E
 

@@ -10,6 +10,10 @@ from cairn._internal.clock import now_ms
 from cairn._internal.validation import validate_run_id
 from cairn.entities import ArtifactInfo
 from cairn.store.sql import schema
+from cairn.store.sql.dataset_aliases import SqlDatasetAliases
+from cairn.store.sql.dataset_blobs import SqlDatasetBlobs
+from cairn.store.sql.dataset_lineage import SqlDatasetLineage
+from cairn.store.sql.dataset_versions import SqlDatasetVersions
 from cairn.store.sql.engine import create_store_engine
 from cairn.store.sql.experiment_tags import SqlExperimentTags
 from cairn.store.sql.experiments import SqlExperiments
@@ -42,8 +46,12 @@ class SqlStore(
     SqlModelAliases,
     SqlLoggedModels,
     SqlLoggedModelSearch,
+    SqlDatasetVersions,
+    SqlDatasetAliases,
+    SqlDatasetBlobs,
+    SqlDatasetLineage,
 ):
-    """A `TrackingStore` and `RegistryStore` on SQLAlchemy: SQLite embedded, PostgreSQL in production.
+    """The tracking, registry and dataset stores on SQLAlchemy: SQLite embedded, PostgreSQL in production.
 
     Args:
         db_url: `sqlite:///path/to/file.db` or `postgresql://user@host/db`.
