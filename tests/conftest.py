@@ -34,6 +34,13 @@ def _quiet_capture(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _private_data_caches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Dataset hash and blob caches live in the test's own folder, never in the user's home."""
+    monkeypatch.setenv("CAIRN_HASH_CACHE", str(tmp_path / "cache" / "hashes.sqlite"))
+    monkeypatch.setenv("CAIRN_DATA_CACHE", str(tmp_path / "cache" / "data"))
+
+
+@pytest.fixture(autouse=True)
 def _clean_fluent_state() -> Iterator[None]:
     yield
     while run_stack():
