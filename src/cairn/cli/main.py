@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from cairn.cli.context import CliContext
+from cairn.cli.data import data_group
 from cairn.cli.db import db_group
 from cairn.cli.experiments import experiments_group
 from cairn.cli.gc import gc_command
@@ -49,6 +50,7 @@ def cli(ctx: click.Context, tracking_uri: str | None) -> None:
 cli.add_command(experiments_group)
 cli.add_command(runs_group)
 cli.add_command(db_group)
+cli.add_command(data_group)
 cli.add_command(gc_command)
 add_registry_commands(models_group)
 models_group.add_command(predict_command)
