@@ -83,6 +83,7 @@ BENCHMARKS: dict[str, tuple[str, list[str]]] = {
             "3",
         ],
     ),
+    "data": ("bench_data.py", ["--mb", "1000", "--files", "100000", "--repeats", "3"]),
     "serving": (
         "bench_serving.py",
         [

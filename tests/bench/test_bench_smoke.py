@@ -19,6 +19,7 @@ import pg_cluster  # noqa: E402
 import run_all  # noqa: E402
 
 TINY: dict[str, list[str]] = {
+    "data": ["--mb", "2", "--files", "20"],
     "log_metric_latency": ["--calls", "300", "--batch", "100", "--mlflow-calls", "10", "--mlflow-batch", "5"],
     "ingestion": [
         "--points",

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 CONTEXTS = ("training", "validation", "test", "evaluation", "serving", "other")
 VERSION_INPUT_TAG = "cairn.data.version"
+TEXT_IN_MEMORY_BYTES = 256 * 1024 * 1024
+"""CSV or JSON-lines versions up to this size are parsed once into memory for profiling."""
 RUN_DIGEST_LENGTH = 36  # the run-input digest column's limit (MLflow's)
 
 
@@ -204,7 +206,7 @@ def _store_version(
 ) -> DatasetVersion:
     from cairn.data.manifest import Manifest
 
-    schema, profile = _describe(prepared.data, options)
+    schema, profile = _describe(_scannable(prepared), options)
     if options.storage is DatasetStorage.COPY:
         client.content.put_files([(prepared.local_paths[f.path], f.digest, f.size) for f in prepared.files])
     locations = {} if options.storage is DatasetStorage.COPY else prepared.local_paths
@@ -234,6 +236,22 @@ def _store_version(
     )
     version, _ = client.store.create_dataset_version(draft, client.user)
     return version
+
+
+def _scannable(prepared: _Prepared) -> pa.Table | pads.Dataset:
+    """The data to profile: small text files are read into memory once rather than parsed per scan.
+
+    Profiling scans the data three times; DuckDB reads Parquet natively, but CSV and JSON lines go through
+    Arrow's parsers each time, which for thousands of small files costs more than reading them once.
+    """
+    import pyarrow as pa
+
+    data = prepared.data
+    if isinstance(data, pa.Table) or all(f.format == "parquet" for f in prepared.files):
+        return data
+    if sum(f.size for f in prepared.files) > TEXT_IN_MEMORY_BYTES:
+        return data
+    return data.to_table()
 
 
 def _describe(
