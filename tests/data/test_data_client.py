@@ -168,3 +168,17 @@ def test_diff_and_bad_input_leaves_nothing(data: DataClient, tmp_path: Path) -> 
     with pytest.raises(NotFound):
         data.log_dataset(str(tmp_path / "missing.csv"), "odd")
     assert [s.name for s in data.list_datasets()] == ["churn"]
+
+
+def test_project_policy_from_the_environment(
+    data: DataClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("on_pii: refuse\n")
+    monkeypatch.setenv("CAIRN_PRIVACY_POLICY", str(policy))
+    frame = pd.DataFrame({"contact": [f"user{i}@example.com" for i in range(20)]})
+    with pytest.raises(PiiRefused, match="contact"):
+        data.log_dataset(frame, "contacts")
+    allowed = PrivacyPolicy.from_dict({"on_pii": "transform", "actions": {"contact": "drop"}})
+    version = data.log_dataset(frame.assign(n=1), "contacts", options=LogOptions(policy=allowed))
+    assert [c["name"] for c in version.schema["columns"]] == ["n"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tempfile
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 
 CONTEXTS = ("training", "validation", "test", "evaluation", "serving", "other")
 VERSION_INPUT_TAG = "cairn.data.version"
+PRIVACY_POLICY_ENV = "CAIRN_PRIVACY_POLICY"
 TEXT_IN_MEMORY_BYTES = 256 * 1024 * 1024
 """CSV or JSON-lines versions up to this size are parsed once into memory for profiling."""
 RUN_DIGEST_LENGTH = 36  # the run-input digest column's limit (MLflow's)
@@ -82,6 +84,8 @@ def log_version(
     """
     from cairn.data.sources import resolve_source
 
+    if options.policy is None:
+        options = replace(options, policy=project_policy())
     resolved = resolve_source(source)
     if options.storage is DatasetStorage.REFERENCE and resolved.kind == "table":
         raise InvalidArgument(
@@ -92,6 +96,20 @@ def log_version(
     if run_id is not None:
         link_to_run(client, run_id, version, options.context)
     return version
+
+
+def project_policy() -> PrivacyPolicy | None:
+    """The project's privacy policy: the YAML file named by `CAIRN_PRIVACY_POLICY`, if set.
+
+    It applies to every dataset logged without a policy of its own, so a team can make "refuse personal
+    data" or "hash emails" the default for a whole project.
+    """
+    path = os.environ.get(PRIVACY_POLICY_ENV)
+    if not path:
+        return None
+    from cairn.data.privacy import load_policy
+
+    return load_policy(path)
 
 
 def _log_resolved(
