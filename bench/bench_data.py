@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,37 @@ def measure_cairn(args: argparse.Namespace, workdir: Path, parquet: Path, files:
     return out
 
 
+# VmHWM, not getrusage: Linux carries ru_maxrss over from the parent across fork and exec.
+_MEMORY_PROBE = """
+import re, sys
+import cairn
+from cairn.data import DataClient
+client = DataClient(tracking=cairn.TrackingClient(sys.argv[1]))
+if sys.argv[3] == "log":
+    client.log_dataset(sys.argv[2], "big")
+else:
+    import duckdb, pyarrow.dataset  # the same libraries, loaded but idle
+status = open("/proc/self/status").read()
+print(int(re.search(r"VmHWM:\\s+(\\d+) kB", status).group(1)) // 1024)
+"""
+
+
+def peak_rss_mb(workdir: Path, parquet: Path, mode: str) -> int:
+    """Peak resident memory (MiB) of a fresh process that logs `parquet` ("log") or only imports ("idle")."""
+    env = dict(os.environ)
+    env["CAIRN_HASH_CACHE"] = str(workdir / f"rss-{mode}-hashes.sqlite")
+    env["CAIRN_DATA_CACHE"] = str(workdir / f"rss-{mode}-cache")
+    store = str(workdir / f"rss-{mode}-store")
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE, store, str(parquet), mode],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(done.stdout.strip().splitlines()[-1])
+
+
 def measure_mlflow(workdir: Path, parquet: Path) -> dict[str, Any]:
     """Time MLflow's pandas dataset + log_input for the same file (reads it into pandas first)."""
     import mlflow
@@ -147,6 +180,9 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
         {"parquet_mb": round(size_mb, 1), "rows": rows, "small_files": args.files, "repeats": args.repeats},
     )
     cairn = measure_cairn(args, workdir, parquet, files) if "cairn" in systems else None
+    if cairn is not None:
+        cairn["rss_log_mb"] = peak_rss_mb(workdir, parquet, "log")
+        cairn["rss_idle_mb"] = peak_rss_mb(workdir, parquet, "idle")
     mlflow = measure_mlflow(workdir, parquet) if "mlflow" in systems else None
     if cairn is not None:
         ratio = cairn["first_s"] / cairn["read_s"]
@@ -162,6 +198,12 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
             ),
             Row("log_dataset time / pyarrow read time", "x", ratio, target=Target("<=", 3.0)),
             Row("log_dataset again, unchanged", "s", cairn["again_s"]),
+            Row(
+                f"peak memory logging the {size_mb:.0f} MB file (fresh process)",
+                "MiB",
+                cairn["rss_log_mb"],
+                note=f"the same process with the libraries loaded and idle: {cairn['rss_idle_mb']} MiB",
+            ),
             Row("unchanged re-log, share of first log", "%", again_share, target=Target("<=", 5.0)),
             Row(f"folder of {args.files:,} small files, first version", "s", cairn["files_first_s"]),
             Row(f"folder of {args.files:,} small files, unchanged again", "s", cairn["files_again_s"]),
