@@ -15,6 +15,15 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from cairn.data.profile_sampling import (
+    DEFAULT_SAMPLE_ROWS,
+    SAMPLE_TABLE,
+    create_sample,
+    drop_sample,
+    estimated_distinct,
+    exact_stats,
+    scaled,
+)
 from cairn.data.profile_sql import (
     ColumnPlan,
     Params,
@@ -38,8 +47,6 @@ if TYPE_CHECKING:
 __all__ = ["ColumnProfile", "DatasetProfile", "Histogram", "TopValue", "equal_width_edges", "profile_data"]
 
 _COLUMNS_PER_QUERY = 40
-SAMPLE_ROWS = 500_000
-"""Above this many rows, quantiles and top-value candidates come from a sample of about this size."""
 _VIEW = "cairn_profile_data"
 
 Stats: TypeAlias = dict[str, Any]
@@ -54,6 +61,7 @@ def profile_data(
     bins: int = 20,
     columns: Sequence[str] | None = None,
     histogram_edges: Mapping[str, Sequence[float]] | None = None,
+    sample_rows: int = DEFAULT_SAMPLE_ROWS,
 ) -> DatasetProfile:
     """Profile every column (or `columns`) of `data` without loading it whole.
 
@@ -66,6 +74,8 @@ def profile_data(
         columns: Profile only these columns (default: all, in schema order).
         histogram_edges: Fixed histogram edges per numeric column (used instead of equal-width
             buckets; values outside them are counted as `below` / `above`).
+        sample_rows: Past this many rows, distributions come from a block sample of about this many
+            rows (see `cairn.data.profile_sampling`); row counts, non-null counts, min and max stay exact.
 
     Returns:
         The profile, columns in schema order.
@@ -76,12 +86,16 @@ def profile_data(
     import duckdb
 
     _check_options(top_k, bins, threads, histogram_edges or {})
+    if sample_rows < 1:
+        raise InvalidArgument(f"sample_rows must be 1 or more, not {sample_rows}")
     fields = _selected_fields(data.schema, columns)
     with _connection(memory_limit, threads) as con:
         try:
             plans = _register(con, data, fields)
             readable = [plan for plan in plans if plan.sql is not None]
-            row_count, stats = _scan_all(con, readable, top_k, bins, histogram_edges or {})
+            row_count, stats, sampled = _scan_all(
+                con, data, readable, top_k, bins, histogram_edges or {}, sample_rows
+            )
         except duckdb.Error as error:
             raise InvalidArgument(f"could not profile the data: {error}") from error
     if not readable:
@@ -90,7 +104,9 @@ def profile_data(
         if plan.sql is None:
             stats[plan.name] = _arrow_null_stats(data, plan.name, row_count)
     return DatasetProfile(
-        row_count, tuple(_column_profile(plan, stats[plan.name], row_count) for plan in plans)
+        row_count,
+        tuple(_column_profile(plan, stats[plan.name], row_count) for plan in plans),
+        sampled_rows=sampled,
     )
 
 
@@ -211,17 +227,27 @@ def _duckdb_reads(con: duckdb.DuckDBPyConnection, field: pa.Field) -> bool:
 
 def _scan_all(
     con: duckdb.DuckDBPyConnection,
+    data: TabularData,
     plans: list[ColumnPlan],
     top_k: int,
     bins: int,
     fixed_edges: Mapping[str, Sequence[float]],
-) -> tuple[int, dict[str, Stats]]:
-    """Every statistic, in one full scan after two cheap ones (bounds, then a sample)."""
+    sample_rows: int,
+) -> tuple[int, dict[str, Stats], int | None]:
+    """Every statistic: bounds first, then the distribution scans over the data or, if large, a sample.
+
+    Returns the row count, the statistics per column, and the sample's size when one was used.
+    """
     if not plans:
-        return 0, {}
-    row_count, edges = _bounds_scan(con, plans, bins, fixed_edges)
+        return 0, {}, None
+    row_count, edges, bounds = _bounds_scan(con, plans, bins, fixed_edges)
+    sampled = create_sample(con, _VIEW, data, row_count, sample_rows) if row_count > sample_rows else None
+    if sampled == 0:  # block sampling can miss every block of small data
+        drop_sample(con)
+        sampled = None
+    source = _VIEW if sampled is None else SAMPLE_TABLE
     stats: dict[str, Stats] = {plan.name: {} for plan in plans}
-    _sampled_scan(con, plans, stats, top_k, row_count)
+    _sampled_scan(con, plans, stats, top_k, source)
     for start in range(0, len(plans), _COLUMNS_PER_QUERY):
         batch = plans[start : start + _COLUMNS_PER_QUERY]
         params = Params()
@@ -236,12 +262,33 @@ def _scan_all(
         exprs = [
             _expression(plan, key, arg, params, top_k) for plan in batch for key, arg in _keys(plan, wanted)
         ]
-        row = con.execute(f"SELECT {', '.join(exprs)} FROM {_VIEW}", params.values).fetchone()
+        row = con.execute(f"SELECT {', '.join(exprs)} FROM {source}", params.values).fetchone()
         assert row is not None  # an aggregate without GROUP BY returns one row
         ordered = [(name, key, arg) for plan in batch for name, key, arg in wanted if name == plan.name]
         for (name, key, arg), value in zip(ordered, row, strict=True):
             stats[name][key] = _finished(key, arg, value)
-    return row_count, stats
+    if sampled is not None:
+        _to_whole_data(con, plans, stats, row_count, sampled, bounds)
+    return row_count, stats, sampled
+
+
+def _to_whole_data(
+    con: duckdb.DuckDBPyConnection,
+    plans: list[ColumnPlan],
+    stats: dict[str, Stats],
+    rows: int,
+    sampled: int,
+    bounds: dict[str, tuple[Any, Any]],
+) -> None:
+    """Replace sample statistics by exact counts and ranges, scaled counts and distinct estimates."""
+    exact = exact_stats(con, _VIEW, plans, bounds)
+    for plan in plans:
+        in_sample = int(stats[plan.name]["count"])
+        whole = scaled(stats[plan.name], rows / sampled)
+        whole.update(exact[plan.name])
+        if "distinct_count" in whole:
+            whole["distinct_count"] = estimated_distinct(con, plan, in_sample, int(whole["count"]))
+        stats[plan.name] = whole
 
 
 def _keys(plan: ColumnPlan, wanted: list[tuple[str, str, Any]]) -> list[tuple[str, Any]]:
@@ -270,26 +317,26 @@ def _bounds_scan(
     plans: list[ColumnPlan],
     bins: int,
     fixed_edges: Mapping[str, Sequence[float]],
-) -> tuple[int, dict[str, tuple[float, ...]]]:
-    """The row count and each numeric column's histogram edges (Parquet footers answer min/max for free)."""
-    numeric = [plan for plan in plans if plan.kind == "numeric" and plan.name not in fixed_edges]
+) -> tuple[int, dict[str, tuple[float, ...]], dict[str, tuple[Any, Any]]]:
+    """Row count, histogram edges and the finite min/max of numeric columns (free from Parquet footers)."""
+    numeric = [plan for plan in plans if plan.kind == "numeric"]
     exprs = ["count(*)"] + [f"min({p.sql}), max({p.sql})" for p in numeric]
     row = con.execute(f"SELECT {', '.join(exprs)} FROM {_VIEW}").fetchone()
     assert row is not None
-    edges = {name: tuple(float(edge) for edge in values) for name, values in fixed_edges.items()}
+    bounds: dict[str, tuple[Any, Any]] = {}
     unbounded = []
     for index, plan in enumerate(numeric):
         low, high = row[1 + 2 * index], row[2 + 2 * index]
-        if low is None:
-            continue
-        if not (math.isfinite(float(low)) and math.isfinite(float(high))):
+        if low is not None and not (math.isfinite(float(low)) and math.isfinite(float(high))):
             unbounded.append(plan)
-            continue
-        edges[plan.name] = equal_width_edges(float(low), float(high), bins)
-    for plan, (low, high) in zip(unbounded, _finite_bounds(con, unbounded), strict=True):
-        if low is not None:
-            edges[plan.name] = equal_width_edges(float(low), float(high), bins)
-    return int(row[0]), edges
+        else:
+            bounds[plan.name] = (low, high)
+    bounds.update(zip((p.name for p in unbounded), _finite_bounds(con, unbounded), strict=True))
+    edges = {name: tuple(float(edge) for edge in values) for name, values in fixed_edges.items()}
+    for name, (low, high) in bounds.items():
+        if name not in edges and low is not None:
+            edges[name] = equal_width_edges(float(low), float(high), bins)
+    return int(row[0]), edges, bounds
 
 
 def _finite_bounds(con: duckdb.DuckDBPyConnection, plans: list[ColumnPlan]) -> list[tuple[Any, Any]]:
@@ -311,16 +358,13 @@ def _sampled_scan(
     plans: list[ColumnPlan],
     stats: dict[str, Stats],
     top_k: int,
-    row_count: int,
+    source: str,
 ) -> None:
-    """Quantiles and top-value candidates, from system (block) sampling when the data is large."""
+    """Quantiles and top-value candidates (whose exact counts the main scan then takes)."""
     wanted = [(plan.name, key, expr) for plan in plans for key, expr in sampled_pass(plan, top_k)]
-    sample = ""
-    if row_count > SAMPLE_ROWS:
-        sample = f" USING SAMPLE {100.0 * SAMPLE_ROWS / row_count:.6f} PERCENT (system, 7)"
     for start in range(0, len(wanted), _COLUMNS_PER_QUERY):
         batch = wanted[start : start + _COLUMNS_PER_QUERY]
-        row = con.execute(f"SELECT {', '.join(e for _, _, e in batch)} FROM {_VIEW}{sample}").fetchone()
+        row = con.execute(f"SELECT {', '.join(e for _, _, e in batch)} FROM {source}").fetchone()
         assert row is not None
         for (name, key, _), value in zip(batch, row, strict=True):
             stats[name][key] = value

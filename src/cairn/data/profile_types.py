@@ -219,10 +219,13 @@ class DatasetProfile:
     Attributes:
         row_count: Rows in the data.
         columns: One profile per column, in schema order.
+        sampled_rows: When set, distributions were computed from a block sample of this many rows (counts
+            scaled, distinct counts estimated); row counts, non-null counts, min and max are exact.
     """
 
     row_count: int
     columns: tuple[ColumnProfile, ...]
+    sampled_rows: int | None = None
 
     def column(self, name: str) -> ColumnProfile:
         """The profile of column `name`.
@@ -241,7 +244,11 @@ class DatasetProfile:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (stable key order, no NaN or infinity)."""
-        return {"row_count": self.row_count, "columns": [column.to_dict() for column in self.columns]}
+        data: dict[str, Any] = {"row_count": self.row_count}
+        if self.sampled_rows is not None:
+            data["sampled_rows"] = self.sampled_rows
+        data["columns"] = [column.to_dict() for column in self.columns]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DatasetProfile:
@@ -257,4 +264,5 @@ class DatasetProfile:
         return cls(
             row_count=int(data["row_count"]),
             columns=tuple(ColumnProfile.from_dict(column) for column in data["columns"]),
+            sampled_rows=None if data.get("sampled_rows") is None else int(data["sampled_rows"]),
         )
