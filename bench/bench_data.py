@@ -201,7 +201,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
             Row(
                 f"peak memory logging the {size_mb:.0f} MB file (fresh process)",
                 "MiB",
-                cairn["rss_log_mb"],
+                float(cairn["rss_log_mb"]),
                 note=f"the same process with the libraries loaded and idle: {cairn['rss_idle_mb']} MiB",
             ),
             Row("unchanged re-log, share of first log", "%", again_share, target=Target("<=", 5.0)),

@@ -11,10 +11,10 @@ only the columns a query names. A Dataset is streamed, never materialised.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from cairn.data.duckdb_session import duckdb_session
 from cairn.data.profile_sampling import (
     DEFAULT_SAMPLE_ROWS,
     SAMPLE_TABLE,
@@ -89,7 +89,7 @@ def profile_data(
     if sample_rows < 1:
         raise InvalidArgument(f"sample_rows must be 1 or more, not {sample_rows}")
     fields = _selected_fields(data.schema, columns)
-    with _connection(memory_limit, threads) as con:
+    with duckdb_session(memory_limit, threads) as con:
         try:
             plans = _register(con, data, fields)
             readable = [plan for plan in plans if plan.sql is not None]
@@ -146,24 +146,6 @@ def _selected_fields(schema: pa.Schema, columns: Sequence[str] | None) -> list[p
             raise InvalidArgument(f"column {name!r} is not in the data; columns: {names}")
     wanted = set(columns)
     return [field for field in schema if field.name in wanted]
-
-
-@contextmanager
-def _connection(memory_limit: str, threads: int | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    import duckdb
-
-    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
-    if threads is not None:
-        config["threads"] = threads
-    try:
-        con = duckdb.connect(":memory:", config=config)
-    except duckdb.Error as error:
-        raise InvalidArgument(f"memory_limit {memory_limit!r} is not valid: {error}") from error
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        yield con
-    finally:
-        con.close()
 
 
 def _register(con: duckdb.DuckDBPyConnection, data: TabularData, fields: list[pa.Field]) -> list[ColumnPlan]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from cairn.data.custom_rule_checks import Verdict, json_value, run_custom_rules
+from cairn.data.duckdb_session import duckdb_session
 from cairn.data.rule_sql import VIEW, Mismatch, Plan, Sql, plan_column_rule, quote, value_type
 from cairn.data.rules import ColumnPresent, Custom, RowCount, Rule
 from cairn.errors import InvalidArgument
@@ -205,26 +205,6 @@ def _result(
     return RuleResult(rule.to_dict(), passed, rows if failing < 0 else failing, rows, found, message)
 
 
-@contextmanager
-def _connection(memory_limit: str, threads: int | None) -> Iterator[duckdb.DuckDBPyConnection]:
-    import duckdb
-
-    config: dict[str, str | bool | int | float | list[str]] = {"memory_limit": memory_limit}
-    if threads is not None:
-        config["threads"] = threads
-    try:
-        con = duckdb.connect(":memory:", config=config)
-    except duckdb.Error as error:
-        raise InvalidArgument(
-            f"memory_limit {memory_limit!r} or threads {threads!r} not accepted: {error}"
-        ) from error
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        yield con
-    finally:
-        con.close()
-
-
 def _register(con: duckdb.DuckDBPyConnection, data: TabularData, columns: list[str]) -> dict[str, str]:
     """Register the columns under `VIEW`; returns Arrow name -> quoted DuckDB name (DuckDB may rename)."""
     import pyarrow as pa
@@ -249,7 +229,7 @@ def _run_column_rules(
 
     if not rules:
         return _count_rows(data)
-    with _connection(*limits) as con:
+    with duckdb_session(*limits) as con:
         names = _register(con, data, sorted({rule.column_name or "" for rule in rules.values()}))
         plans: dict[int, Plan] = {}
         for position, rule in rules.items():
