@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cairn.errors import InvalidArgument
+from cairn.serving.queue_worker import stop_worker, wait_until_drained
 
 if TYPE_CHECKING:
     from cairn.models.loaded import LoadedModel
@@ -277,19 +278,12 @@ class RegistryEventRecorder:
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued event has been written or has failed; False if `timeout` passed first."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
+        return wait_until_drained(self._queue, timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Write the events already queued (up to `timeout` seconds), then stop the thread (idempotent)."""
         thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout)
+        stop_worker(self._queue, thread, timeout)
 
     def _count(self, outcome: str) -> None:
         with self._lock:

@@ -30,6 +30,7 @@ import yaml
 
 from cairn.errors import InvalidArgument
 from cairn.serving.model_slot import ModelSlot, SlotEntry
+from cairn.serving.queue_worker import stop_worker, wait_until_drained
 
 __all__ = [
     "CHALLENGER",
@@ -331,19 +332,12 @@ class TrafficRouter:
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until every queued shadow copy has been scored; False if `timeout` seconds passed first."""
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
+        return wait_until_drained(self._queue, timeout)
 
     def close(self, timeout: float = 30.0) -> None:
         """Stop the shadow worker after the copies already queued are scored (idempotent)."""
         worker, self._worker = self._worker, None
-        if worker is not None:
-            self._queue.put(None)
-            worker.join(timeout)
+        stop_worker(self._queue, worker, timeout)
 
     def status(self) -> dict[str, Any]:
         """What `/metadata` shows: the policy, counts, the challenger's window and every decision."""
