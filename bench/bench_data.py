@@ -67,7 +67,7 @@ def write_small_files(folder: Path, count: int) -> None:
         (sub / f"f{i:06d}.csv").write_text(f"id,value,label\n{i},{i * 0.5},a\n{i + 1},{i * 0.25},b\n")
 
 
-def drop_page_cache_hint(path: Path) -> None:
+def warm_page_cache(path: Path) -> None:
     """Read the file once so every timed pass starts from the same (warm) page cache."""
     with path.open("rb") as handle:
         while handle.read(16 << 20):
@@ -172,7 +172,7 @@ def measure(args: argparse.Namespace, workdir: Path) -> Result:
     rows = write_parquet(parquet, args.mb)
     files = workdir / "small-files"
     write_small_files(files, args.files)
-    drop_page_cache_hint(parquet)
+    warm_page_cache(parquet)
     size_mb = parquet.stat().st_size / 1e6
     result = Result(
         "data",

@@ -182,3 +182,19 @@ def test_project_policy_from_the_environment(
     allowed = PrivacyPolicy.from_dict({"on_pii": "transform", "actions": {"contact": "drop"}})
     version = data.log_dataset(frame.assign(n=1), "contacts", options=LogOptions(policy=allowed))
     assert [c["name"] for c in version.schema["columns"]] == ["n"]
+
+
+def test_validate_stores_the_report_on_the_version_and_the_run(
+    data: DataClient, client: cairn.TrackingClient
+) -> None:
+    run_id = _run(client)
+    data.log_dataset(_frame(), "churn@eu")
+    rules = "rules:\n  - not_null: {column: amount}\n  - in_range: {column: user_id, min: 0, max: 100}\n"
+    report = data.validate("churn@eu", rules, run_id=run_id)
+    assert not report.passed and [r.passed for r in report.results] == [True, False]
+    assert report.results[1].failing_rows == 99
+    [stored] = data.get("churn@eu").validations
+    assert stored["passed"] is False
+    run = client.get_run(run_id)
+    assert run.data.metrics["data_validation.churn_eu.passed"] == 0.0
+    assert "data_validation" in {a.path for a in client.list_artifacts(run_id)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
     from cairn.data.client import DataClient
     from cairn.data.rules import Rule
     from cairn.data.validation import ValidationReport
+
+
+_METRIC_UNSAFE = re.compile(r"[^A-Za-z0-9_.\- ]")  # characters metric keys may not hold
 
 
 def rules_from(rules: Sequence[Rule] | str | Path) -> list[Rule]:
@@ -36,6 +40,7 @@ def validate_version(
     if run_id is not None:
         artifact = f"data_validation/{version.name}-v{version.version}.json"
         client.tracking.log_bytes(run_id, json.dumps(document, indent=2).encode(), artifact)
-        client.tracking.log_metric(run_id, f"data_validation.{version.name}.passed", float(report.passed))
+        key = f"data_validation.{_METRIC_UNSAFE.sub('_', version.name)}.passed"
+        client.tracking.log_metric(run_id, key, float(report.passed))
         client.tracking.flush()
     return report
