@@ -80,7 +80,7 @@ def measure_cairn(args: argparse.Namespace, workdir: Path, parquet: Path, files:
 
     import cairn
     from cairn.data import DataClient
-    from cairn.data.log_dataset import LogOptions
+    from cairn.data.dataset_logging import LogOptions
 
     os.environ["CAIRN_HASH_CACHE"] = str(workdir / "hash-cache.sqlite")
     os.environ["CAIRN_DATA_CACHE"] = str(workdir / "data-cache")

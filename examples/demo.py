@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import cairn
+import cairn.data
 import cairn.pyfunc
 import cairn.sklearn
 
@@ -116,9 +117,38 @@ def log_curve(name: str, values: list[float]) -> None:
     plt.close(figure)
 
 
+def as_frame(X: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Features and label as one table, the form datasets are versioned in."""
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    frame["label"] = y
+    return frame
+
+
+DATA_RULES = """
+rules:
+  - row_count: {min: 100}
+  - not_null: {column: f0}
+  - in_set: {column: label, values: [0, 1]}
+"""
+
+
+def version_data(data: dict[str, np.ndarray]) -> None:
+    """Version the training and test sets (content-addressed) and check them against rules."""
+    train = cairn.data.log_dataset(as_frame(data["X_train"], data["y_train"]), "demo-train", "training")
+    test = cairn.data.log_dataset(as_frame(data["X_test"], data["y_test"]), "demo-test", "test")
+    for version in (train, test):
+        rows, digest = version.row_count, version.digest[:12]
+        say(f"  dataset {version.name} v{version.version}: {rows} rows, digest {digest}")
+    report = cairn.data.validate("demo-train", DATA_RULES)
+    verdict = "passed" if report.passed else "FAILED"
+    say(f"  validation of demo-train: {verdict} ({len(report.results)} rules)")
+
+
 def train_child(candidate: Candidate, data: dict[str, np.ndarray]) -> dict[str, Any]:
     """One nested run: autologged fit, then manual params, a step metric, a figure, a table and a dict."""
     with cairn.start_run(run_name=candidate.name, nested=True) as run:
+        # Unchanged content maps to the same version: this only links it to the child run.
+        cairn.data.log_dataset(as_frame(data["X_train"], data["y_train"]), "demo-train", "training")
         cairn.log_params({"model_family": candidate.family, "train_rows": len(data["y_train"])})
         model = candidate.build().fit(data["X_train"], data["y_train"])  # autolog records this fit
 
@@ -196,6 +226,8 @@ def promote_and_serve(model_uri: str, rows: np.ndarray) -> None:
     chain = lineage_of(registry, f"models:/{REGISTERED_NAME}@champion")
     run_name = chain.run.info.run_name if chain.run else "?"
     say(f"  lineage: version {version.version} <- logged model {model_uri} <- run {run_name}")
+    for used in chain.datasets:
+        say(f"           <- dataset {used.dataset.name} ({used.context}, digest {used.dataset.digest[:12]})")
 
 
 def main() -> int:
@@ -218,6 +250,7 @@ def main() -> int:
         say(f"parent run {parent.run_id}: training {len(CANDIDATES)} models in nested runs")
         cairn.log_params({f"dataset_{key}": value for key, value in DATASET.items()} | {"test_size": 0.3})
         cairn.log_dict({"generator": "sklearn.datasets.make_classification", **DATASET}, "dataset.yaml")
+        version_data(data)
         summary = pd.DataFrame([train_child(candidate, data) for candidate in CANDIDATES])
         log_comparison(summary)
 

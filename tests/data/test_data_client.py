@@ -12,8 +12,9 @@ import pyarrow as pa
 import pytest
 
 import cairn
+import cairn.data
 from cairn.data import DataClient
-from cairn.data.log_dataset import VERSION_INPUT_TAG, LogOptions
+from cairn.data.dataset_logging import VERSION_INPUT_TAG, LogOptions
 from cairn.data.privacy import PiiRefused, PrivacyPolicy
 from cairn.entities.dataset_version import DatasetStorage
 from cairn.errors import Conflict, InvalidArgument, NotFound
@@ -198,3 +199,16 @@ def test_validate_stores_the_report_on_the_version_and_the_run(
     run = client.get_run(run_id)
     assert run.data.metrics["data_validation.churn_eu.passed"] == 0.0
     assert "data_validation" in {a.path for a in client.list_artifacts(run_id)}
+
+
+def test_module_api_links_the_active_run(tmp_path: Path) -> None:
+    cairn.set_tracking_uri(str(tmp_path / "fluent-store"))
+    with cairn.start_run() as run:
+        first = cairn.data.log_dataset(_frame(), "churn", "training")
+        again = cairn.data.log_dataset(_frame(), "churn", "validation")  # still the function after first use
+    assert again.version == first.version == 1
+    [used] = cairn.get_run(run.info.run_id).inputs.dataset_inputs
+    assert used.dataset.name == "churn" and used.context == "validation"
+    cairn.data.set_alias("churn", "golden", 1)
+    pd.testing.assert_frame_equal(cairn.data.load("churn", alias="golden"), _frame())
+    assert cairn.data.get("churn").version == 1

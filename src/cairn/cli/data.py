@@ -260,7 +260,7 @@ def log_source(
 ) -> None:
     """Version a file, folder or URI (CSV, Parquet, JSON lines) as dataset NAME."""
     from cairn.data.client import storage_mode
-    from cairn.data.log_dataset import LogOptions
+    from cairn.data.dataset_logging import LogOptions
     from cairn.data.privacy import load_policy
 
     options = LogOptions(

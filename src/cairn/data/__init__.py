@@ -70,7 +70,7 @@ def log_dataset(
         The version holding this content: a new one, or the existing one when the content is unchanged.
     """
     from cairn.data.client import storage_mode
-    from cairn.data.log_dataset import LogOptions
+    from cairn.data.dataset_logging import LogOptions
     from cairn.tracking import fluent
 
     if run_id is None:

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     import pyarrow.dataset as pads
 
     from cairn.data.content_store import ContentStore
+    from cairn.data.dataset_logging import LogOptions
     from cairn.data.erasure import ErasureResult
-    from cairn.data.log_dataset import LogOptions
     from cairn.data.profile import DatasetProfile
     from cairn.data.profile_diff import ProfileDiff
     from cairn.data.rules import Rule
@@ -77,7 +77,7 @@ class DataClient:
             run_id: Link the version to this run as an input (with `options.context`); None links nothing.
             options: Context, storage mode, privacy policy, description and tags.
         """
-        from cairn.data.log_dataset import LogOptions, log_version
+        from cairn.data.dataset_logging import LogOptions, log_version
 
         return log_version(self, source, name, run_id, options or LogOptions())
 

@@ -110,7 +110,7 @@ def _rewrite(
 ) -> DatasetVersion:
     import pyarrow.compute as pc
 
-    from cairn.data.log_dataset import LogOptions
+    from cairn.data.dataset_logging import LogOptions
 
     kept = data.to_table(filter=~expression | pc.is_null(expression))
     options = LogOptions(
@@ -130,7 +130,7 @@ def _move_aliases(client: DataClient, old: DatasetVersion, new: DatasetVersion) 
 def _lineage(
     client: DataClient, name: str, digests: list[str]
 ) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
-    from cairn.data.log_dataset import RUN_DIGEST_LENGTH
+    from cairn.data.dataset_logging import RUN_DIGEST_LENGTH
 
     runs = sorted({r for d in digests for r in client.store.runs_using_dataset(name, d[:RUN_DIGEST_LENGTH])})
     models: set[tuple[str, int]] = set()
