@@ -149,15 +149,13 @@ class _Content:
     digest: str
     files: list[DataFile]
     local_paths: dict[str, str]
-    table_digest: str | None = None
 
 
 def _content_of(resolved: ResolvedSource, table: pa.Table | None) -> _Content:
     from cairn.data.digests import dataset_digest, table_digest
 
     if table is not None:
-        digest = table_digest(table)
-        return _Content(dataset_digest([digest]), [], {}, digest)
+        return _Content(dataset_digest([table_digest(table)]), [], {})
     files, local_paths = _digest_files(resolved)
     return _Content(dataset_digest([f.digest for f in files]), files, local_paths)
 
