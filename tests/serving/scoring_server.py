@@ -13,9 +13,13 @@ from fastapi import FastAPI
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[httpx.Client]:
-    """Serve `app` until the block ends; yields an HTTP client whose base URL is the server."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
+def serving(app: FastAPI, lifespan: str = "off") -> Iterator[httpx.Client]:
+    """Serve `app` until the block ends; yields an HTTP client whose base URL is the server.
+
+    With `lifespan="on"` the app's start-up and shut-down hooks run (alias followers, event recorders);
+    the server thread must have ended when the block exits.
+    """
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="scoring-server", daemon=True)
     thread.start()
@@ -31,3 +35,4 @@ def serving(app: FastAPI) -> Iterator[httpx.Client]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+    assert not thread.is_alive(), "the scoring server did not stop"

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
 import numpy as np
-import pandas as pd
 import pytest
-import uvicorn
+from champion_registry import BODY, LABELS, NAME, WAIT_S, champion_registry, log_version, wait_until
 from fastapi import FastAPI
 from model_server_process import ModelServerProcess
-from sklearn.linear_model import LogisticRegression
+from scoring_server import serving
 
 import cairn
 import cairn.sklearn
@@ -29,61 +26,12 @@ from cairn.serving.alias_follower import AliasFollower
 from cairn.serving.app import BatchingOptions, create_scoring_app
 from cairn.serving.model_slot import ModelSlot
 
-NAME = "m"
-WAIT_S = 30.0
-FEATURES = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": [1.0, 0.5, 1.5, 0.0, 2.0, 1.0]})
-LABELS = np.array([0, 0, 0, 1, 1, 1])
-BODY = {"dataframe_split": FEATURES.to_dict(orient="split")}
-
 
 @pytest.fixture
 def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RegistryClient]:
     """An embedded store under tmp_path whose model `m` has version 1 (LABELS) and 2 (LABELS flipped)."""
-    monkeypatch.setenv("CAIRN_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
-    monkeypatch.setenv("CAIRN_MODEL_CACHE", str(tmp_path / "model-cache"))
-    store = str(tmp_path / "store")
-    cairn.set_tracking_uri(store)
-    cairn.set_experiment("alias-follow")
-    _log_version(LABELS)
-    _log_version(1 - LABELS)
-    client = RegistryClient(store)
-    client.set_alias(NAME, "champion", 1)
-    yield client
+    yield champion_registry(tmp_path, monkeypatch, "alias-follow")
     cairn.set_tracking_uri(None)
-
-
-def _log_version(labels: np.ndarray) -> None:
-    model = LogisticRegression().fit(FEATURES, labels)
-    assert np.array_equal(model.predict(FEATURES), labels)
-    with cairn.start_run():
-        cairn.sklearn.log_model(model, "model", registered_model_name=NAME, input_example=FEATURES.head(2))
-
-
-@contextmanager
-def _serving(app: FastAPI) -> Iterator[httpx.Client]:
-    """A real uvicorn server with the app's lifespan on (it starts and stops the follower)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="follow-server", daemon=True)
-    thread.start()
-    _wait_until(lambda: server.started or not thread.is_alive(), "the server to start")
-    assert thread.is_alive()
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-    assert not thread.is_alive()
-
-
-def _wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 class _Traffic:
@@ -139,11 +87,14 @@ def _uri(registry: RegistryClient) -> str:
 def test_moving_the_alias_swaps_the_served_version_without_failing_a_request(
     registry: RegistryClient, tmp_path: Path, batching: BatchingOptions | None
 ) -> None:
-    with _serving(_app(registry, tmp_path, batching)) as http, _Traffic(str(http.base_url)) as traffic:
-        _wait_until(lambda: traffic.seen(LABELS), "answers from version 1")
+    with (
+        serving(_app(registry, tmp_path, batching), lifespan="on") as http,
+        _Traffic(str(http.base_url)) as traffic,
+    ):
+        wait_until(lambda: traffic.seen(LABELS), "answers from version 1")
         assert http.get("/metadata").json()["model_version"] == "1"
         registry.set_alias(NAME, "champion", 2)
-        _wait_until(lambda: traffic.seen(1 - LABELS), "answers from version 2")
+        wait_until(lambda: traffic.seen(1 - LABELS), "answers from version 2")
         metadata = http.get("/metadata").json()
         oip = http.get(f"/v2/models/{NAME}").json()
         metrics = http.get("/metrics").text
@@ -163,17 +114,20 @@ def test_moving_the_alias_swaps_the_served_version_without_failing_a_request(
 def test_a_version_that_fails_to_load_leaves_the_old_one_serving(
     registry: RegistryClient, tmp_path: Path
 ) -> None:
-    _log_version(LABELS)  # version 3, as good as version 1
+    log_version(LABELS)  # version 3, as good as version 1
     tampered = next(Path(urlparse(registry.artifact_location(f"models:/{NAME}/2")).path).rglob("*.skops"))
     tampered.write_bytes(tampered.read_bytes() + b"x")
-    with _serving(_app(registry, tmp_path, None)) as http, _Traffic(str(http.base_url)) as traffic:
-        _wait_until(lambda: traffic.seen(LABELS), "answers from version 1")
+    with (
+        serving(_app(registry, tmp_path, None), lifespan="on") as http,
+        _Traffic(str(http.base_url)) as traffic,
+    ):
+        wait_until(lambda: traffic.seen(LABELS), "answers from version 1")
         registry.set_alias(NAME, "champion", 2)
-        _wait_until(lambda: http.get("/metadata").json()["follow"]["failures"] >= 1, "the failed load")
+        wait_until(lambda: http.get("/metadata").json()["follow"]["failures"] >= 1, "the failed load")
         during = http.get("/metadata").json()
         still = http.post("/invocations", json=BODY).json()["predictions"]
         registry.set_alias(NAME, "champion", 3)
-        _wait_until(lambda: http.get("/metadata").json()["model_version"] == "3", "version 3")
+        wait_until(lambda: http.get("/metadata").json()["model_version"] == "3", "version 3")
     assert traffic.failures == []
     assert not traffic.seen(1 - LABELS)
     assert during["model_version"] == "1"
@@ -209,7 +163,7 @@ def test_cli_serve_follow_alias_switches_versions(registry: RegistryClient, tmp_
     with ModelServerProcess(sys.executable, tmp_path, command) as server:
         assert httpx.post(f"{server.url}/invocations", json=BODY).json()["predictions"] == list(LABELS)
         registry.set_alias(NAME, "champion", 2)
-        _wait_until(
+        wait_until(
             lambda: httpx.get(f"{server.url}/metadata").json()["model_version"] == "2", "the CLI to swap"
         )
         assert httpx.post(f"{server.url}/invocations", json=BODY).json()["predictions"] == list(1 - LABELS)

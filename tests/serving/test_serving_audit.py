@@ -6,20 +6,12 @@ import logging
 import os
 import re
 import socket
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-import numpy as np
-import pandas as pd
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from champion_registry import BODY, FEATURES, LABELS, NAME, champion_registry, wait_until
 from scoring_server import serving
-from sklearn.linear_model import LogisticRegression
 
 import cairn
 import cairn.sklearn
@@ -38,30 +30,11 @@ from cairn.serving.entrypoint import ServeSettings, build_app
 from cairn.serving.model_slot import ModelSlot
 from cairn.serving.traffic import TrafficPolicy, TrafficRouter
 
-NAME = "m"
-WAIT_S = 30.0
-FEATURES = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0, 4.0, 5.0], "b": [1.0, 0.5, 1.5, 0.0, 2.0, 1.0]})
-LABELS = np.array([0, 0, 0, 1, 1, 1])
-BODY = {"dataframe_split": FEATURES.to_dict(orient="split")}
-
 
 @pytest.fixture
 def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RegistryClient]:
     """An embedded store whose model `m` has version 1 (LABELS) and 2 (LABELS flipped), champion on 1."""
-    monkeypatch.setenv("CAIRN_ARTIFACT_ROOT", (tmp_path / "artifacts").as_uri())
-    monkeypatch.setenv("CAIRN_MODEL_CACHE", str(tmp_path / "model-cache"))
-    store = str(tmp_path / "store")
-    cairn.set_tracking_uri(store)
-    cairn.set_experiment("serving-audit")
-    for labels in (LABELS, 1 - LABELS):
-        model = LogisticRegression().fit(FEATURES, labels)
-        with cairn.start_run():
-            cairn.sklearn.log_model(
-                model, "model", registered_model_name=NAME, input_example=FEATURES.head(2)
-            )
-    client = RegistryClient(store)
-    client.set_alias(NAME, "champion", 1)
-    yield client
+    yield champion_registry(tmp_path, monkeypatch, "serving-audit")
     cairn.set_tracking_uri(None)
 
 
@@ -93,33 +66,6 @@ def _events(registry: RegistryClient) -> list[tuple[object, ...]]:
     ]
 
 
-def _wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
-@contextmanager
-def _serving_with_lifespan(app: FastAPI) -> Iterator[httpx.Client]:
-    """A real uvicorn server with the app's lifespan on (it starts the follower and closes the recorder)."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name="audit-server", daemon=True)
-    thread.start()
-    _wait_until(lambda: server.started or not thread.is_alive(), "the server to start")
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-    assert not thread.is_alive()
-
-
 def _count(metrics: str, outcome: str) -> float:
     match = re.search(rf'cairn_serving_registry_events_total{{outcome="{outcome}"}} (\S+)', metrics)
     return 0.0 if match is None else float(match.group(1))
@@ -140,11 +86,11 @@ def test_a_served_registry_model_records_its_swap_and_its_traffic_policy(registr
         challenger_version="2",
         traffic_policy="mode: shadow",
     )
-    with _serving_with_lifespan(build_app(settings)) as http:
+    with serving(build_app(settings), lifespan="on") as http:
         assert http.post("/invocations", json=BODY).json()["predictions"] == list(LABELS)
         registry.set_alias(NAME, "champion", 2)
-        _wait_until(lambda: http.get("/metadata").json()["model_version"] == "2", "the swap")
-        _wait_until(lambda: _count(http.get("/metrics").text, "recorded") == 2, "both events recorded")
+        wait_until(lambda: http.get("/metadata").json()["model_version"] == "2", "the swap")
+        wait_until(lambda: _count(http.get("/metrics").text, "recorded") == 2, "both events recorded")
         metrics = http.get("/metrics").text
     actor = serving_actor()
     [start, swap] = _events(registry)
@@ -177,7 +123,7 @@ def test_a_local_package_or_an_unknown_registry_records_nothing(
         traffic_policy="mode: shadow",
     )
     with serving(build_app(recorded)) as http:
-        _wait_until(lambda: _count(http.get("/metrics").text, "recorded") == 1, "the start decision")
+        wait_until(lambda: _count(http.get("/metrics").text, "recorded") == 1, "the start decision")
     assert [event[0] for event in _events(registry)] == ["traffic_start"]
     assert not (tmp_path / "cairn-store").exists()
 

@@ -10,6 +10,7 @@ from cairn._internal.registry_validation import (
     MAX_DESCRIPTION_LENGTH,
     validate_actor,
     validate_registry_tag,
+    validate_resource_name,
     validate_text,
 )
 from cairn.errors import InvalidArgument
@@ -35,19 +36,7 @@ def validate_dataset_name(name: object, field: str = "dataset name") -> str:
     Raises:
         InvalidArgument: naming `field` and the offending name.
     """
-    if not isinstance(name, str):
-        raise InvalidArgument(f"{field} must be a string, got {type(name).__name__}")
-    if not name.strip():
-        raise InvalidArgument(f"{field} must not be empty")
-    if len(name) > MAX_DATASET_NAME_LENGTH:
-        raise InvalidArgument(
-            f"{field} {name[:40]!r}... is {len(name)} characters; the limit is {MAX_DATASET_NAME_LENGTH}"
-        )
-    if "/" in name or any(ord(char) < 32 or ord(char) == 127 for char in name):
-        raise InvalidArgument(f"{field} {name!r} must not contain '/' or control characters")
-    if name.strip() in (".", ".."):
-        raise InvalidArgument(f"{field} {name!r} is not a usable dataset name")
-    return name
+    return validate_resource_name(name, field, "dataset", MAX_DATASET_NAME_LENGTH, ("/",))
 
 
 def validate_digest(digest: object, field: str = "digest") -> str:

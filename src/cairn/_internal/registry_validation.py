@@ -41,18 +41,31 @@ def validate_model_name(name: object, field: str = "name") -> str:
     Raises:
         InvalidArgument: naming `field` and the offending name.
     """
+    return validate_resource_name(name, field, "model", MAX_MODEL_NAME_LENGTH, _NAME_FORBIDDEN)
+
+
+def validate_resource_name(
+    name: object, field: str, kind: str, limit: int, forbidden: tuple[str, ...]
+) -> str:
+    """Check a name used in URIs and paths (models, datasets).
+
+    It must be a non-blank string of at most `limit` characters, without `forbidden` characters or control
+    characters, and not `.` or `..`.
+
+    Raises:
+        InvalidArgument: naming `field` and the offending name.
+    """
     if not isinstance(name, str):
         raise InvalidArgument(f"{field} must be a string, got {type(name).__name__}")
     if not name.strip():
         raise InvalidArgument(f"{field} must not be empty")
-    if len(name) > MAX_MODEL_NAME_LENGTH:
-        raise InvalidArgument(
-            f"{field} {name[:40]!r}... is {len(name)} characters; the limit is {MAX_MODEL_NAME_LENGTH}"
-        )
-    if any(char in name for char in _NAME_FORBIDDEN) or _has_control_characters(name):
-        raise InvalidArgument(f"{field} {name!r} must not contain '/', ':', '@' or control characters")
+    if len(name) > limit:
+        raise InvalidArgument(f"{field} {name[:40]!r}... is {len(name)} characters; the limit is {limit}")
+    if any(char in name for char in forbidden) or _has_control_characters(name):
+        listed = ", ".join(repr(char) for char in forbidden)
+        raise InvalidArgument(f"{field} {name!r} must not contain {listed} or control characters")
     if name.strip() in (".", ".."):
-        raise InvalidArgument(f"{field} {name!r} is not a usable model name")
+        raise InvalidArgument(f"{field} {name!r} is not a usable {kind} name")
     return name
 
 
