@@ -48,11 +48,17 @@ def _spawn(uri: str, workers: int, points: int, tmp_path: Path) -> list[str]:
         for w in range(workers)
     ]
     run_ids = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=240)
-        assert proc.returncode == 0, err
-        assert "locked" not in err
-        run_ids.append(json.loads(out.strip().splitlines()[-1])["run_id"])
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=240)
+            assert proc.returncode == 0, err
+            assert "locked" not in err
+            run_ids.append(json.loads(out.strip().splitlines()[-1])["run_id"])
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
     return run_ids
 
 
