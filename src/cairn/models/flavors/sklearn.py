@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cairn.errors import InvalidArgument, MissingExtra
+from cairn._internal.skops_import import import_skops
+from cairn.errors import InvalidArgument
 from cairn.models.flavor import InputKind, Predictor, SavedFlavor
 
 SKOPS_FILE = "model.skops"
@@ -90,7 +91,7 @@ class SklearnFlavor:
                 pickle.dump(model, stream, protocol=pickle.HIGHEST_PROTOCOL)
             config["file"] = PICKLE_FILE
             return SavedFlavor(config=config, packages=("scikit-learn",), unsafe_format=True)
-        skops, sio = _skops()
+        skops, sio = import_skops()
         sio.dump(model, data_dir / SKOPS_FILE)
         config.update(
             file=SKOPS_FILE,
@@ -111,7 +112,7 @@ class SklearnFlavor:
         trusted = config.get("trusted_types", [])
         if not isinstance(trusted, list) or not all(isinstance(t, str) for t in trusted):
             raise InvalidArgument("sklearn config trusted_types must be a list of type names")
-        _, sio = _skops()
+        _, sio = import_skops()
         untrusted_error = importlib.import_module("skops.io.exceptions").UntrustedTypesFoundException
         try:
             return SklearnPredictor(sio.load(path, trusted=trusted))
@@ -119,13 +120,6 @@ class SklearnFlavor:
             raise InvalidArgument(
                 f"{path.name} holds types that were not trusted when it was saved: {error}"
             ) from None
-
-
-def _skops() -> tuple[Any, Any]:
-    try:
-        return importlib.import_module("skops"), importlib.import_module("skops.io")
-    except ImportError:
-        raise MissingExtra("skops", "sklearn") from None
 
 
 FLAVOR = SklearnFlavor()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 import json
 import math
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from cairn._internal.clock import now_ms
+from cairn._internal.skops_import import import_skops
 from cairn._internal.validation import MAX_PARAM_VALUE_LENGTH, validate_key
 from cairn.entities import Metric, Param, RunStatus
 from cairn.errors import InvalidArgument, MissingExtra
@@ -347,11 +347,7 @@ def log_model(
     client: TrackingClient, run_id: str, estimator: Any, inputs: _FitInputs, config: AutologConfig
 ) -> None:
     """Store the fitted estimator as `model/model.skops` with `model/model_info.json` beside it."""
-    try:
-        skops = importlib.import_module("skops")
-        sio = importlib.import_module("skops.io")
-    except ImportError:
-        raise MissingExtra("skops", "sklearn") from None
+    skops, sio = import_skops()
     import sklearn
 
     with tempfile.TemporaryDirectory(prefix="cairn-model-") as tmp:
