@@ -134,3 +134,58 @@ def test_params_defaults_conversion_and_refusals() -> None:
     assert "param 'speed' is not in the model signature" in caught.value.message
     assert "param 'k' must be long; got str 'many'" in caught.value.message
     assert enforce_params(None, {"anything": 1}) == {"anything": 1}
+
+
+NUMERIC = ModelSignature(
+    inputs=(
+        ColumnSpec("a", DataType.DOUBLE),
+        ColumnSpec("b", DataType.LONG),
+        ColumnSpec("c", DataType.BOOLEAN),
+        ColumnSpec("d", DataType.FLOAT),
+    )
+)
+
+
+def test_a_frame_already_in_the_signature_dtypes_passes_in_signature_order() -> None:
+    data = pd.DataFrame(
+        {
+            "extra": ["x", "y"],
+            "d": np.array([0.5, 1.5], dtype="float32"),
+            "c": [True, False],
+            "b": np.array([1, 2], dtype="int64"),
+            "a": [0.25, 0.75],
+        }
+    )
+    result = enforce_input(NUMERIC, data)
+    assert list(result.columns) == ["a", "b", "c", "d"]
+    assert [str(t) for t in result.dtypes] == ["float64", "int64", "bool", "float32"]
+    pd.testing.assert_frame_equal(result, data[["a", "b", "c", "d"]])
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "expected"),
+    [
+        ("a", np.array([1, 2], dtype="int32"), [1.0, 2.0]),  # widened to float64
+        ("a", pd.array([1.0, None], dtype="Float64"), [1.0, None]),  # extension dtype, converted
+        ("b", pd.array([3, 4], dtype="Int64"), [3, 4]),
+        ("d", np.array([0.5, 1.5], dtype="float64"), [0.5, 1.5]),  # narrowed only because it is exact
+    ],
+)
+def test_columns_in_another_dtype_still_get_the_safe_conversions(
+    column: str, values: object, expected: list[object]
+) -> None:
+    data = pd.DataFrame(
+        {"a": [0.25, 0.75], "b": np.array([1, 2]), "c": [True, False], "d": np.array([0.5, 1.5], "float32")}
+    )
+    data[column] = values
+    result = enforce_input(NUMERIC, data)
+    wanted = {"a": "float64", "b": "int64", "c": "bool", "d": "float32"}
+    assert [str(t) for t in result.dtypes] == list(wanted.values())
+    assert [None if pd.isna(v) else v for v in result[column].tolist()] == expected
+
+
+def test_a_duplicated_column_is_not_taken_as_conforming() -> None:
+    data = pd.DataFrame([[0.5, 0.5, 1, True, 0.5]], columns=["a", "a", "b", "c", "d"])
+    data["d"] = data["d"].astype("float32")
+    with pytest.raises(InvalidArgument, match="column 'a' appears more than once"):
+        enforce_input(NUMERIC, data)

@@ -186,3 +186,32 @@ def test_json_values_of_assorted_types() -> None:
 def test_unencodable_prediction_names_its_type() -> None:
     with pytest.raises(TypeError, match="builtins.object cannot be written as JSON"):
         encode_predictions([object()])
+
+
+@pytest.mark.parametrize(
+    "split",
+    [
+        {"columns": ["a", "b"], "data": [[0.5, 1.5], [2.5, -3.0]]},
+        {"columns": ["a", "b"], "data": [[0.5, 1.5]], "index": [7]},
+        {"data": [[0.5, 1.5, 2.0]]},
+        {"columns": ["a", "b"], "data": [[1, 1.5], [2, 2.5]]},  # an int column stays int64
+        {"columns": ["a", "b"], "data": [[True, 1.5]]},
+        {"columns": ["a", "b"], "data": [[None, 1.5]]},
+    ],
+)
+def test_dataframe_split_builds_the_frame_pandas_builds_from_the_lists(split: dict[str, object]) -> None:
+    decoded = decode_request(body({"dataframe_split": split}), "application/json").data
+    expected = pd.DataFrame(data=split["data"], columns=split.get("columns"), index=split.get("index"))
+    pd.testing.assert_frame_equal(decoded, expected)
+
+
+@pytest.mark.parametrize(
+    "split",
+    [
+        {"columns": ["a", "b", "c"], "data": [[0.5, 1.5]]},
+        {"columns": ["a", "b"], "data": [[0.5, 1.5]], "index": [1, 2]},
+    ],
+)
+def test_a_split_whose_rows_do_not_fit_its_columns_is_refused(split: dict[str, object]) -> None:
+    with pytest.raises(InvalidArgument, match="dataframe_split"):
+        decode_request(body({"dataframe_split": split}), "application/json")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from cairn.errors import InvalidArgument
 from cairn.models.array_casting import CastRefused, cast_array
 from cairn.models.column_conversion import convert_column
+from cairn.models.datatypes import NUMPY_DTYPES, DataType
 from cairn.models.input_forms import to_dataframe, to_ndarray, to_tensors
 from cairn.models.param_values import convert_param_value
 from cairn.models.signature import ColumnSpec, ModelSignature, ParamSpec, TensorSpec
@@ -15,6 +16,11 @@ from cairn.models.signature import ColumnSpec, ModelSignature, ParamSpec, Tensor
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+
+_EXACT_DTYPES = {
+    kind: NUMPY_DTYPES[kind]
+    for kind in (DataType.BOOLEAN, DataType.INTEGER, DataType.LONG, DataType.FLOAT, DataType.DOUBLE)
+}
 
 
 def enforce_input(signature: ModelSignature, data: Any) -> Any:
@@ -49,13 +55,19 @@ def _enforce_columns(specs: list[ColumnSpec], data: Any) -> pd.DataFrame:
         return _enforce_positional(specs, frame)
     if names is not None and _unlabelled(frame) and len(frame.columns) == len(names):
         frame = frame.set_axis(names, axis="columns")
+    if names is not None and _conforms_exactly(specs, names, frame):
+        return frame if frame.columns.tolist() == names else frame[names]
     problems: list[str] = []
     columns: dict[str, pd.Series] = {}
+    repeated = set(frame.columns[frame.columns.duplicated()].tolist())
     for spec in specs:
         name = str(spec.name)
         if name not in frame.columns:
             if not spec.optional:
                 problems.append(f"column {name!r} is missing (expected {spec.type.value})")
+            continue
+        if name in repeated:
+            problems.append(f"column {name!r} appears more than once")
             continue
         try:
             columns[name] = convert_column(frame[name], spec.type)
@@ -66,9 +78,27 @@ def _enforce_columns(specs: list[ColumnSpec], data: Any) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index)
 
 
+def _conforms_exactly(specs: list[ColumnSpec], names: list[str], frame: pd.DataFrame) -> bool:
+    """True when every column is present, once, already in the numeric or boolean dtype its spec converts to.
+
+    Such a frame would come out of the conversions unchanged, so the per-column work is skipped.
+    """
+    labels = frame.columns.tolist()
+    if len(set(labels)) != len(labels):
+        return False
+    actual = dict(zip(labels, frame.dtypes.tolist(), strict=True))
+    for spec, name in zip(specs, names, strict=True):
+        wanted = _EXACT_DTYPES.get(spec.type)
+        if wanted is None or name not in actual or actual[name] != wanted:
+            return False
+    return True
+
+
 def _unlabelled(frame: pd.DataFrame) -> bool:
     """True for the default 0..n-1 column labels pandas gives rows without names."""
-    labels: list[Any] = list(frame.columns)
+    if frame.columns.dtype.kind not in "iu":
+        return False
+    labels: list[Any] = frame.columns.tolist()
     return labels == list(range(len(labels)))
 
 

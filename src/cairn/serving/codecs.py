@@ -138,10 +138,27 @@ def _dataframe_split(value: Any) -> pd.DataFrame:
     for name in ("columns", "index"):
         if value.get(name) is not None and not isinstance(value[name], list):
             raise InvalidArgument(f"dataframe_split.{name} must be a list; got {_json_kind(value[name])}")
+    columns = value.get("columns")
     try:
-        return pd.DataFrame(data=data, columns=value.get("columns"), index=value.get("index"))
+        if _float_rows(data, None if columns is None else len(columns)):
+            # Same frame pandas would build from the lists (float64 columns), a few times faster.
+            return pd.DataFrame(np.array(data, dtype=np.float64), columns=columns, index=value.get("index"))
+        return pd.DataFrame(data=data, columns=columns, index=value.get("index"))
     except (ValueError, TypeError) as error:
         raise InvalidArgument(f"dataframe_split does not form a table: {error}") from None
+
+
+def _float_rows(data: list[Any], width: int | None) -> bool:
+    """True when `data` is a non-empty list of equally long, non-empty lists holding only floats."""
+    if not data or type(data[0]) is not list:
+        return False
+    width = len(data[0]) if width is None else width
+    if width == 0:
+        return False
+    for row in data:
+        if type(row) is not list or len(row) != width or not all(type(v) is float for v in row):
+            return False
+    return True
 
 
 def _dataframe_records(value: Any) -> pd.DataFrame:

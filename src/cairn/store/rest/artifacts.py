@@ -6,6 +6,7 @@ import builtins
 import hashlib
 import io
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -170,7 +171,7 @@ class RestArtifactStore:
         if size is not None:
             headers["Content-Length"] = str(size)
         _send(http, http.build_request("PUT", self._url(key), content=iter(body), headers=headers))
-        return ArtifactInfo(path=key, is_dir=False, file_size=body.size, sha256=body.hasher.hexdigest())
+        return ArtifactInfo(path=key, is_dir=False, file_size=body.size, sha256=body.hexdigest())
 
     def _list(self, http: httpx.Client, key: str) -> builtins.list[ArtifactInfo]:
         request = http.build_request(
@@ -236,20 +237,48 @@ def _send(http: httpx.Client, request: httpx.Request, stream: bool = False) -> h
 
 
 class _HashingBody:
-    """Iterates a binary stream in chunks, measuring its size and SHA-256 on the way."""
+    """Iterates a binary stream in chunks, measuring its size and SHA-256 on the way.
+
+    From the second chunk on, each chunk is hashed on a helper thread while the next one is read and
+    sent (hashlib lets go of the GIL for large buffers), so hashing adds little to the wall time of a
+    large upload; at most one chunk waits to be hashed.
+    """
 
     def __init__(self, source: BinaryIO) -> None:
         self.source = source
-        self.hasher = hashlib.sha256()
         self.size = 0
+        self._hasher = hashlib.sha256()
+        self._pending: Future[None] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        while chunk := self.source.read(CHUNK_SIZE):
-            if not isinstance(chunk, bytes | bytearray):
-                raise InvalidArgument(f"stream must be opened in binary mode, got {type(chunk).__name__}")
-            self.hasher.update(chunk)
-            self.size += len(chunk)
-            yield bytes(chunk)
+        helper: ThreadPoolExecutor | None = None
+        try:
+            while chunk := self.source.read(CHUNK_SIZE):
+                if not isinstance(chunk, bytes | bytearray):
+                    raise InvalidArgument(f"stream must be opened in binary mode, got {type(chunk).__name__}")
+                data = bytes(chunk)
+                if self.size == 0:
+                    self._hasher.update(data)
+                else:
+                    helper = helper or ThreadPoolExecutor(1, thread_name_prefix="cairn-upload-hash")
+                    self._wait_for_hash()
+                    self._pending = helper.submit(self._hasher.update, data)
+                self.size += len(data)
+                yield data
+            self._wait_for_hash()
+        finally:
+            if helper is not None:
+                helper.shutdown(wait=True)
+
+    def hexdigest(self) -> str:
+        """The SHA-256 of everything read so far."""
+        self._wait_for_hash()
+        return self._hasher.hexdigest()
+
+    def _wait_for_hash(self) -> None:
+        if self._pending is not None:
+            self._pending.result()
+            self._pending = None
 
 
 class _ResponseReader(io.RawIOBase):
