@@ -9,11 +9,11 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 
 
 @contextmanager
-def serving(app: FastAPI, lifespan: str = "off") -> Iterator[httpx.Client]:
+def serving(app: Starlette, lifespan: str = "off") -> Iterator[httpx.Client]:
     """Serve `app` until the block ends; yields an HTTP client whose base URL is the server.
 
     With `lifespan="on"` the app's start-up and shut-down hooks run (alias followers, event recorders);

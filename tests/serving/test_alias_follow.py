@@ -12,9 +12,9 @@ import httpx
 import numpy as np
 import pytest
 from champion_registry import BODY, LABELS, NAME, WAIT_S, champion_registry, log_version, wait_until
-from fastapi import FastAPI
 from model_server_process import ModelServerProcess
 from scoring_server import serving
+from starlette.applications import Starlette
 
 import cairn
 import cairn.sklearn
@@ -71,7 +71,7 @@ class _Traffic:
             thread.join(timeout=WAIT_S)
 
 
-def _app(registry: RegistryClient, tmp_path: Path, batching: BatchingOptions | None) -> FastAPI:
+def _app(registry: RegistryClient, tmp_path: Path, batching: BatchingOptions | None) -> Starlette:
     slot = ModelSlot(load_model(fetch_model(f"models:/{NAME}/1", tracking_uri=_uri(registry))), "1")
     follower = AliasFollower(registry, NAME, "champion", slot, poll_seconds=0.1)
     return create_scoring_app(

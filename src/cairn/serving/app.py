@@ -13,26 +13,31 @@ optional micro-batching, with a batcher for each arm so a batch never mixes the 
 from __future__ import annotations
 
 import platform
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
 from prometheus_client import Counter
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
+from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Lifespan
 
 import cairn
 from cairn.errors import InvalidArgument
 from cairn.serving.batching import MicroBatcher, ReleaseCallback
 from cairn.serving.events import EventRecorder
-from cairn.serving.invocations_route import add_invocations_route
+from cairn.serving.invocations_route import invocations_route
 from cairn.serving.model_slot import ModelSlot, SlotEntry
-from cairn.serving.oip_routes import add_oip_routes
+from cairn.serving.oip_routes import oip_routes
 from cairn.serving.request_handling import BAD_REQUEST, Served, error_response
 from cairn.serving.serving_metrics import UNVERSIONED, MetricsMiddleware, ServingMetrics
 
@@ -81,7 +86,7 @@ def create_scoring_app(
     follower: AliasFollower | None = None,
     router: TrafficRouter | None = None,
     registry_events: RegistryEventRecorder | None = None,
-) -> FastAPI:
+) -> Starlette:
     """An app serving `model`: health checks, version, metadata, metrics and both scoring protocols.
 
     Args:
@@ -109,10 +114,7 @@ def create_scoring_app(
     if follower is not None and follower.slot is not slot:
         raise InvalidArgument("follower must follow the ModelSlot the app serves (pass that slot as model)")
     _check_router(router, slot)
-    app = FastAPI(title="Cairn model server", version=cairn.__version__, docs_url=None, redoc_url=None)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
     metrics = ServingMetrics(slot.current().version)
-    app.add_middleware(MetricsMiddleware, metrics=metrics)
     slot.configure(_entry_factory(batching, metrics.observe_batch), lambda entry: _relabel(metrics, entry))
     served_by = _traffic_counters(router, metrics, batching)
     if registry_events is not None:
@@ -129,13 +131,12 @@ def create_scoring_app(
         served_by,
         registry_events,
     )
-    if follower is not None:
-        app.router.add_event_handler("startup", follower.start)
-    app.router.add_event_handler("shutdown", _closer(served))
-    _add_info_routes(app, served)
-    add_invocations_route(app, served)
-    add_oip_routes(app, served)
-    return app
+    return Starlette(
+        routes=[*_info_routes(served), invocations_route(served), *oip_routes(served)],
+        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+        exception_handlers={HTTPException: _http_error},
+        lifespan=_lifespan(served),
+    )
 
 
 def _check_router(router: TrafficRouter | None, slot: ModelSlot) -> None:
@@ -234,40 +235,55 @@ def _metadata(served: Served) -> dict[str, Any]:
     return metadata
 
 
-def _add_info_routes(app: FastAPI, served: Served) -> None:
-    @app.get("/ping")
-    @app.get("/health")
-    async def ping() -> dict[str, str]:
-        return {"status": "ok"}
+def _info_routes(served: Served) -> list[Route]:
+    async def ping(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
 
-    @app.get("/version")
-    async def version_info() -> dict[str, Any]:
-        return _version_body(served.slot.current().model)
+    async def version_info(request: Request) -> Response:
+        return JSONResponse(_version_body(served.slot.current().model))
 
-    @app.get("/metadata")
-    async def model_info() -> dict[str, Any]:
-        return _metadata(served)
+    async def model_info(request: Request) -> Response:
+        return JSONResponse(_metadata(served))
 
-    @app.get("/metrics")
-    async def metrics_text() -> Response:
+    async def metrics_text(request: Request) -> Response:
         content, content_type = served.metrics.render()
         return Response(content, media_type=content_type)
 
+    return [
+        Route("/ping", ping, methods=["GET"]),
+        Route("/health", ping, methods=["GET"]),
+        Route("/version", version_info, methods=["GET"]),
+        Route("/metadata", model_info, methods=["GET"]),
+        Route("/metrics", metrics_text, methods=["GET"]),
+    ]
 
-def _closer(served: Served) -> Callable[[], Awaitable[None]]:
-    async def close() -> None:
-        if served.follower is not None:  # first, so no swap happens while the batchers close
-            await run_in_threadpool(served.follower.stop)
-        await served.slot.close()
-        if served.router is not None:
-            await served.router.challenger.close()
-            await run_in_threadpool(served.router.close)
-        if served.events is not None:
-            await run_in_threadpool(served.events.close)
-        if served.registry_events is not None:  # last: a rollback decided while closing is still written
-            await run_in_threadpool(served.registry_events.close)
 
-    return close
+def _lifespan(served: Served) -> Lifespan[Starlette]:
+    """Start the alias follower with the app; on shutdown stop it, drain the batchers, flush the recorders."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if served.follower is not None:
+            served.follower.start()
+        try:
+            yield
+        finally:
+            await _close(served)
+
+    return lifespan
+
+
+async def _close(served: Served) -> None:
+    if served.follower is not None:  # first, so no swap happens while the batchers close
+        await run_in_threadpool(served.follower.stop)
+    await served.slot.close()
+    if served.router is not None:
+        await served.router.challenger.close()
+        await run_in_threadpool(served.router.close)
+    if served.events is not None:
+        await run_in_threadpool(served.events.close)
+    if served.registry_events is not None:  # last: a rollback decided while closing is still written
+        await run_in_threadpool(served.registry_events.close)
 
 
 def _version_body(model: LoadedModel) -> dict[str, Any]:
@@ -279,7 +295,7 @@ def _version_body(model: LoadedModel) -> dict[str, Any]:
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
-    assert isinstance(error, StarletteHTTPException)
+    assert isinstance(error, HTTPException)
     if error.status_code in (404, 405):
         message = f"No endpoint {request.method} {request.url.path}"
         return error_response(error.status_code, "ENDPOINT_NOT_FOUND", message)

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.applications import Starlette
 from uvicorn.config import LOGGING_CONFIG
 
 from cairn.errors import CairnError, InvalidArgument
@@ -86,7 +86,7 @@ class ServeSettings:
         return cls(**data, batching=batching, follow=follow)
 
 
-def build_app(settings: ServeSettings) -> FastAPI:
+def build_app(settings: ServeSettings) -> Starlette:
     """Load the model package and build its scoring app (with batching, events and alias following as set).
 
     Raises:
@@ -158,7 +158,7 @@ def _router(
     return TrafficRouter(champion, challenger, policy, on_decision=on_decision)
 
 
-def app_from_env() -> FastAPI:
+def app_from_env() -> Starlette:
     """Factory for worker processes: the app for the settings in `CAIRN_SERVING_SETTINGS`.
 
     A package that cannot be loaded ends the worker with uvicorn's start-up failure status, so the
@@ -268,7 +268,7 @@ def serve_model(
 
 
 def _uvicorn_config(
-    app: FastAPI | str, host: str, port: int, log_level: str, *, workers: int = 1
+    app: Starlette | str, host: str, port: int, log_level: str, *, workers: int = 1
 ) -> uvicorn.Config:
     return uvicorn.Config(
         app,

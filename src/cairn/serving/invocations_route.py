@@ -14,9 +14,10 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from cairn.errors import InvalidArgument
 from cairn.serving.batching import ServerBusy
@@ -40,10 +41,9 @@ if TYPE_CHECKING:
     from cairn.serving.codecs import ScoringInput
 
 
-def add_invocations_route(app: FastAPI, served: Served) -> None:
-    """Add `POST /invocations`, scoring on the slot's current model (routed or batched when configured)."""
+def invocations_route(served: Served) -> Route:
+    """`POST /invocations`, scoring on the slot's current model (routed or batched when configured)."""
 
-    @app.post("/invocations")
     async def invocations(request: Request) -> Response:
         media_type = media_type_of(request.headers.get("content-type"))
         if media_type is None:
@@ -68,6 +68,8 @@ def add_invocations_route(app: FastAPI, served: Served) -> None:
 
             return await run_in_threadpool(answer, served.metrics, work, False)
         return await _batched_answer(served, body, media_type)
+
+    return Route("/invocations", invocations, methods=["POST"])
 
 
 async def _batched_answer(served: Served, body: bytes, media_type: str) -> Response:

@@ -9,11 +9,12 @@ Errors carry `"error"` besides `{"error_code", "message"}`: 404 for a model name
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 import cairn
 from cairn.serving.codecs import JSON_MEDIA_TYPE
@@ -38,23 +39,20 @@ if TYPE_CHECKING:
 _BINARY_TENSOR_HEADER = "inference-header-content-length"
 
 
-def add_oip_routes(app: FastAPI, served: Served) -> None:
-    """Add the Open Inference Protocol routes, answering for the model `served` names."""
+def oip_routes(served: Served) -> list[Route]:
+    """The Open Inference Protocol routes, answering for the model `served` names."""
 
-    @app.get("/v2")
-    async def server_metadata() -> dict[str, Any]:
-        return {"name": "cairn", "version": cairn.__version__, "extensions": []}
+    async def server_metadata(request: Request) -> Response:
+        return JSONResponse({"name": "cairn", "version": cairn.__version__, "extensions": []})
 
-    @app.get("/v2/health/live")
-    async def live() -> dict[str, bool]:
-        return {"live": True}
+    async def live(request: Request) -> Response:
+        return JSONResponse({"live": True})
 
-    @app.get("/v2/health/ready")
-    async def ready() -> dict[str, bool]:
-        return {"ready": True}
+    async def ready(request: Request) -> Response:
+        return JSONResponse({"ready": True})
 
-    @app.get("/v2/models/{name}")
-    async def model_info(name: str) -> Response:
+    async def model_info(request: Request) -> Response:
+        name = request.path_params["name"]
         if (refusal := _unknown_model(served, name)) is not None:
             return refusal
         entry = served.slot.current()
@@ -62,38 +60,52 @@ def add_oip_routes(app: FastAPI, served: Served) -> None:
         metadata["versions"] = _served_versions(served)
         return JSONResponse(metadata)
 
-    @app.get("/v2/models/{name}/ready")
-    async def model_ready(name: str) -> Response:
+    async def model_ready(request: Request) -> Response:
+        name = request.path_params["name"]
         return _unknown_model(served, name) or JSONResponse({"name": name, "ready": True})
 
-    @app.post("/v2/models/{name}/infer")
-    async def infer(name: str, request: Request) -> Response:
-        return await _infer_answer(served, request, _unknown_model(served, name), None)
+    async def infer(request: Request) -> Response:
+        refusal = _unknown_model(served, request.path_params["name"])
+        return await _infer_answer(served, request, refusal, None)
 
-    _add_versioned_oip_routes(app, served)
+    return [
+        Route("/v2", server_metadata, methods=["GET"]),
+        Route("/v2/health/live", live, methods=["GET"]),
+        Route("/v2/health/ready", ready, methods=["GET"]),
+        Route("/v2/models/{name}", model_info, methods=["GET"]),
+        Route("/v2/models/{name}/ready", model_ready, methods=["GET"]),
+        Route("/v2/models/{name}/infer", infer, methods=["POST"]),
+        *_versioned_oip_routes(served),
+    ]
 
 
-def _add_versioned_oip_routes(app: FastAPI, served: Served) -> None:
+def _versioned_oip_routes(served: Served) -> list[Route]:
     """`/v2/models/{name}/versions/{version}[/ready|/infer]`, for the versions this app serves now."""
     base = "/v2/models/{name}/versions/{version}"
 
-    @app.get(base)
-    async def version_info(name: str, version: str) -> Response:
+    async def version_info(request: Request) -> Response:
+        name, version = request.path_params["name"], request.path_params["version"]
         served_by, refusal = _served_version(served, name, version)
         if refusal is not None:
             return refusal
         entry = slot_of(served, served_by).current()
         return JSONResponse(model_metadata(name, version, entry.model.flavor, entry.model.signature))
 
-    @app.get(base + "/ready")
-    async def version_ready(name: str, version: str) -> Response:
+    async def version_ready(request: Request) -> Response:
+        name, version = request.path_params["name"], request.path_params["version"]
         refusal = _served_version(served, name, version)[1]
         return refusal or JSONResponse({"name": name, "version": version, "ready": True})
 
-    @app.post(base + "/infer")
-    async def version_infer(name: str, version: str, request: Request) -> Response:
+    async def version_infer(request: Request) -> Response:
+        name, version = request.path_params["name"], request.path_params["version"]
         served_by, refusal = _served_version(served, name, version)
         return await _infer_answer(served, request, refusal, served_by)
+
+    return [
+        Route(base, version_info, methods=["GET"]),
+        Route(base + "/ready", version_ready, methods=["GET"]),
+        Route(base + "/infer", version_infer, methods=["POST"]),
+    ]
 
 
 async def _infer_answer(
