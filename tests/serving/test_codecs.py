@@ -215,3 +215,23 @@ def test_dataframe_split_builds_the_frame_pandas_builds_from_the_lists(split: di
 def test_a_split_whose_rows_do_not_fit_its_columns_is_refused(split: dict[str, object]) -> None:
     with pytest.raises(InvalidArgument, match="dataframe_split"):
         decode_request(body({"dataframe_split": split}), "application/json")
+
+
+def test_json_bodies_the_fast_parser_refuses_are_still_read() -> None:
+    nan_body = b'{"dataframe_split": {"columns": ["a", "b"], "data": [[NaN, 1.5], [Infinity, 2.5]]}}'
+    frame = decode_request(nan_body, "application/json").data
+    assert math.isnan(frame["a"][0]) and frame["a"][1] == math.inf
+    big = decode_request(b'{"dataframe_records": [{"id": 18446744073709551617}]}', "application/json").data
+    assert big["id"].tolist() == [2**64 + 1]  # exact: orjson would have made it a float
+    small = decode_request(b'{"dataframe_records": [{"id": -9223372036854775809}]}', "application/json").data
+    assert small["id"].tolist() == [-(2**63) - 1]
+    fraction = b'{"dataframe_split": {"columns": ["x"], "data": [[0.00012345678901234567890]]}}'
+    assert decode_request(fraction, "application/json").data["x"].tolist() == [0.00012345678901234567890]
+    utf16 = json.dumps({"dataframe_records": [{"name": "Zoë"}]}).encode("utf-16")
+    assert decode_request(utf16, "application/json").data["name"].tolist() == ["Zoë"]
+
+
+@pytest.mark.parametrize("raw", [b'{"instances": [1, 2', b"\xff\xfe\x00", b'{"a": 1} trailing'])
+def test_a_body_that_is_not_json_is_refused(raw: bytes) -> None:
+    with pytest.raises(InvalidArgument, match="request body is not valid JSON"):
+        decode_request(raw, "application/json")

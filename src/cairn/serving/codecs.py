@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from cairn.errors import InvalidArgument
@@ -31,6 +32,11 @@ JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv"
 PARQUET_MEDIA_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
 SUPPORTED_MEDIA_TYPES = (JSON_MEDIA_TYPE, CSV_MEDIA_TYPE, *PARQUET_MEDIA_TYPES)
+# Digits -> "0", the decimal point -> ".", every other byte -> " ": integer tokens become " 000..."
+_DIGIT_CLASSES = bytes(
+    ord("0") if chr(byte) in "0123456789" else byte if chr(byte) == "." else ord(" ") for byte in range(256)
+)
+_LONG_DIGIT_RUN = b" " + b"0" * 19
 INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 PARAMS_KEY = "params"
 _SPLIT_KEYS = frozenset({"columns", "data", "index"})
@@ -70,10 +76,7 @@ def decode_request(body: bytes, media_type: str) -> ScoringInput:
 
 def decode_json(body: bytes) -> ScoringInput:
     """Decode a JSON scoring request: exactly one input key plus optional `params`."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise InvalidArgument(f"request body is not valid JSON: {error}") from None
+    payload = parse_json(body)
     expected = ", ".join(INPUT_KEYS)
     if not isinstance(payload, dict):
         raise InvalidArgument(f"request body must be a JSON object with one of the keys {expected}")
@@ -87,6 +90,26 @@ def decode_json(body: bytes) -> ScoringInput:
         raise InvalidArgument(f"request body has several inputs ({', '.join(present)}); give exactly one")
     key = present[0]
     return ScoringInput(_DECODERS[key](payload[key]), _params(payload.get(PARAMS_KEY)))
+
+
+def parse_json(body: bytes) -> Any:
+    """A JSON request body as Python values; `InvalidArgument` when it is not JSON.
+
+    orjson parses it (several times faster) unless the body needs the standard parser.
+
+    The standard parser reads what orjson refuses (NaN and Infinity literals, UTF-16 and UTF-32 bodies)
+    and keeps integers past 64 bits exact where orjson turns them into floats. A run of 19 or more digits
+    that does not follow a decimal point (a fraction's digits do) sends the body there.
+    """
+    if not body[:19].isdigit() and _LONG_DIGIT_RUN not in body.translate(_DIGIT_CLASSES):
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise InvalidArgument(f"request body is not valid JSON: {error}") from None
 
 
 def decode_csv(body: bytes) -> pd.DataFrame:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from cairn.errors import InvalidArgument
 from cairn.models.datatypes import DataType
-from cairn.serving.codecs import to_json_value
+from cairn.serving.codecs import parse_json, to_json_value
 
 if TYPE_CHECKING:
     from cairn.models.signature import ModelSignature, Spec
@@ -64,10 +64,7 @@ class InferRequest:
 
 def decode_infer_request(body: bytes, signature: ModelSignature | None) -> InferRequest:
     """Decode an infer request body into model input shaped for `signature`."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
-        raise InvalidArgument(f"request body is not valid JSON: {error}") from None
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise InvalidArgument("infer request must be a JSON object with an 'inputs' list")
     raw_inputs = payload.get("inputs")
