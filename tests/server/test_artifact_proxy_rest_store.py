@@ -6,6 +6,8 @@ import hashlib
 import http.server
 import io
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from cairn.errors import InvalidArgument, NotFound
-from cairn.store.rest.artifacts import RestArtifactStore
+from cairn.store.rest.artifacts import RestArtifactStore, shared_client
 from cairn.tracking.client import TrackingClient
 from live_server import LiveServer
 
@@ -143,3 +145,38 @@ def test_runs_with_a_directly_reachable_location_skip_the_proxy(
     assert [path.read_text() for path in direct.rglob("n.txt")] == ["local"]
     (record,) = client.list_artifacts(run_id)
     assert record.sha256 == hashlib.sha256(b"local").hexdigest()
+
+
+_FORKING_CLIENT = """
+import os, sys
+from cairn.store.rest import artifacts
+from cairn.store.rest.artifacts import RestArtifactStore
+
+store = RestArtifactStore(sys.argv[1], "space/for/fork")
+store.log_bytes(b"from the parent", "parent.txt")  # the parent's pool now holds a connection
+pid = os.fork()
+if pid == 0:
+    fresh = artifacts._shared is None
+    store.log_bytes(b"from the child", "child.txt")
+    with store.open("child.txt") as stream:
+        ok = fresh and stream.read() == b"from the child"
+    os._exit(0 if ok else 1)
+_, status = os.waitpid(pid, 0)
+with store.open("parent.txt") as stream:
+    assert stream.read() == b"from the parent"
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_stores_share_one_connection_pool_and_a_forked_child_starts_its_own(live_server: LiveServer) -> None:
+    first = RestArtifactStore(live_server.url, "space/for/pool")
+    first.log_bytes(b"one", "a.txt")
+    pool = shared_client()
+    second = RestArtifactStore(live_server.url, "space/for/pool")
+    with second.open("a.txt") as stream:
+        assert stream.read() == b"one"
+    assert shared_client() is pool and not pool.is_closed
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKING_CLIENT, live_server.url], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
