@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime
 import io
+import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -178,10 +179,9 @@ def _float_rows(data: list[Any], width: int | None) -> bool:
     width = len(data[0]) if width is None else width
     if width == 0:
         return False
-    for row in data:
-        if type(row) is not list or len(row) != width or not all(type(v) is float for v in row):
-            return False
-    return True
+    if not all(type(row) is list and len(row) == width for row in data):
+        return False
+    return set(map(type, itertools.chain.from_iterable(data))) == {float}
 
 
 def _dataframe_records(value: Any) -> pd.DataFrame:

@@ -41,6 +41,11 @@ if TYPE_CHECKING:
     from cairn.serving.codecs import ScoringInput
 
 
+INLINE_BODY_BYTES = 64 * 1024
+"""With batching, bodies up to this size are decoded (and their answers encoded) on the event loop: a
+thread hand-off costs more than the work, which stays well under a millisecond."""
+
+
 def invocations_route(served: Served) -> Route:
     """`POST /invocations`, scoring on the slot's current model (routed or batched when configured)."""
 
@@ -73,16 +78,22 @@ def invocations_route(served: Served) -> Route:
 
 
 async def _batched_answer(served: Served, body: bytes, media_type: str) -> Response:
-    """Decode on a worker thread, score through a micro-batcher, encode on a worker thread.
+    """Decode, score through a micro-batcher and encode (small bodies on the loop, others on a thread).
 
+    Bodies up to `INLINE_BODY_BYTES` are decoded, and their answers encoded, on the event loop.
     With a router, the request is routed first and queued on its arm's batcher. The slot is read after
     decoding and routing, and the request is queued on that entry's batcher without an `await` in between,
     so a swap can never close the batcher between the two (the close runs on this event loop).
     """
     import pandas as pd
 
+    small = len(body) <= INLINE_BODY_BYTES
     try:
-        decoded = await run_in_threadpool(decode_request, body, media_type)
+        decoded = (
+            decode_request(body, media_type)
+            if small
+            else await run_in_threadpool(decode_request, body, media_type)
+        )
     except InvalidArgument as error:
         served.metrics.count_prediction_error("bad_input")
         return error_response(400, BAD_REQUEST, error.message)
@@ -106,6 +117,8 @@ async def _batched_answer(served: Served, body: bytes, media_type: str) -> Respo
         return await run_in_threadpool(answer, served.metrics, _raiser(failure), False)
     _tell_router(served, served_by, decoded, started, None)
     record_event(served, entry, decoded.data, predictions, started)
+    if small:
+        return answer(served.metrics, lambda: encode_predictions(predictions), False)
     return await run_in_threadpool(answer, served.metrics, lambda: encode_predictions(predictions), False)
 
 
