@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from scoring_server import serving
 from cairn.models import LoadedModel
 from cairn.serving.app import BatchingOptions, create_scoring_app
 from cairn.serving.events import EventRecorder
+from cairn.serving.invocations_route import INLINE_BODY_BYTES
 from cairn.serving.parquet_sink import ParquetEventSink
 from cairn.store.artifacts import artifact_store_for
 
@@ -76,3 +78,26 @@ def test_a_failing_model_behind_the_batcher_answers_500_and_keeps_serving(
     assert first.status_code == second.status_code == 500
     assert "request id" in first.json()["message"]
     assert health.status_code == 200
+
+
+def test_with_batching_small_large_csv_and_malformed_bodies_all_get_their_answers(
+    sklearn_model: LoadedModel, features: pd.DataFrame
+) -> None:
+    many = features
+    while len(json.dumps(_split(many))) <= INLINE_BODY_BYTES:  # decoded on a thread, not on the loop
+        many = pd.concat([many, many], ignore_index=True)
+    app = create_scoring_app(sklearn_model, batching=BatchingOptions(max_batch_size=8, max_wait_ms=5))
+    with serving(app) as client:
+        small = client.post("/invocations", json=_split(features.head(3)))
+        large = client.post("/invocations", json=_split(many))
+        csv = client.post(
+            "/invocations", content=features.head(4).to_csv(index=False), headers={"Content-Type": "text/csv"}
+        )
+        malformed = client.post(
+            "/invocations", content=b'{"dataframe_split": {', headers={"Content-Type": "application/json"}
+        )
+    expected = np.asarray(sklearn_model.predict(many)).ravel().tolist()
+    assert small.json() == {"predictions": expected[:3]}
+    assert large.status_code == 200 and large.json() == {"predictions": expected}
+    assert csv.json() == {"predictions": expected[:4]}
+    assert malformed.status_code == 400 and "not valid JSON" in malformed.json()["message"]

