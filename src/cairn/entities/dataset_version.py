@@ -72,8 +72,8 @@ class DatasetVersionDraft:
 
 
 @dataclass(frozen=True, kw_only=True)
-class DatasetVersion:
-    """One numbered, stored version of a dataset.
+class DatasetVersion(DatasetVersionDraft):
+    """One numbered, stored version of a dataset: its draft's attributes, plus what the store added.
 
     Attributes:
         version: The number, from 1 per dataset name, never reused.
@@ -83,28 +83,11 @@ class DatasetVersion:
         status: READY, or ERASED once its rows were erased into a newer version.
         validations: Validation reports stored on it, oldest first.
         erasure: What the erasure recorded (set when ERASED), else None.
-
-    The other attributes are those of `DatasetVersionDraft`.
     """
 
-    name: str
     version: int
-    digest: str
-    row_count: int
-    schema: dict[str, Any]
-    profile: dict[str, Any] | None
-    source: str
-    source_type: str
-    storage: DatasetStorage
-    manifest_digest: str
-    file_count: int
-    size_bytes: int
     created_by: str
     creation_time: int
-    description: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    pii: dict[str, Any] | None = None
-    derived_from: int | None = None
     aliases: tuple[str, ...] = ()
     status: DatasetVersionStatus = DatasetVersionStatus.READY
     validations: tuple[dict[str, Any], ...] = ()

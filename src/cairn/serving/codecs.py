@@ -24,20 +24,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import orjson
 import pandas as pd
 
+from cairn._internal.json_body import loads_json
 from cairn.errors import InvalidArgument
 
 JSON_MEDIA_TYPE = "application/json"
 CSV_MEDIA_TYPE = "text/csv"
 PARQUET_MEDIA_TYPES = ("application/vnd.apache.parquet", "application/x-parquet")
 SUPPORTED_MEDIA_TYPES = (JSON_MEDIA_TYPE, CSV_MEDIA_TYPE, *PARQUET_MEDIA_TYPES)
-# Digits -> "0", the decimal point -> ".", every other byte -> " ": integer tokens become " 000..."
-_DIGIT_CLASSES = bytes(
-    ord("0") if chr(byte) in "0123456789" else byte if chr(byte) == "." else ord(" ") for byte in range(256)
-)
-_LONG_DIGIT_RUN = b" " + b"0" * 19
 INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 PARAMS_KEY = "params"
 _SPLIT_KEYS = frozenset({"columns", "data", "index"})
@@ -94,22 +89,10 @@ def decode_json(body: bytes) -> ScoringInput:
 
 
 def parse_json(body: bytes) -> Any:
-    """A JSON request body as Python values; `InvalidArgument` when it is not JSON.
-
-    orjson parses it (several times faster) unless the body needs the standard parser.
-
-    The standard parser reads what orjson refuses (NaN and Infinity literals, UTF-16 and UTF-32 bodies)
-    and keeps integers past 64 bits exact where orjson turns them into floats. A run of 19 or more digits
-    that does not follow a decimal point (a fraction's digits do) sends the body there.
-    """
-    if not body[:19].isdigit() and _LONG_DIGIT_RUN not in body.translate(_DIGIT_CLASSES):
-        try:
-            return orjson.loads(body)
-        except orjson.JSONDecodeError:
-            pass
+    """A JSON request body as Python values (see `loads_json`); `InvalidArgument` when it is not JSON."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        return loads_json(body)
+    except ValueError as error:
         raise InvalidArgument(f"request body is not valid JSON: {error}") from None
 
 

@@ -17,10 +17,10 @@ from enum import StrEnum
 from functools import cache
 from typing import Annotated, Any
 
-import orjson
 from fastapi import Depends, HTTPException, Request
 from starlette.datastructures import QueryParams
 
+from cairn._internal.json_body import loads_json
 from cairn.errors import InvalidArgument
 from cairn.server.services import Services, get_services
 
@@ -291,12 +291,8 @@ async def _read_capped(request: Request, limit: int) -> bytes:
 
 def _decode_json(body: bytes) -> Any:
     try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass  # maybe bare NaN/Infinity, which Python clients may send and json accepts; else a real error
-    try:
-        return json.loads(body)
-    except (ValueError, RecursionError) as error:
+        return loads_json(body)
+    except ValueError as error:
         raise InvalidArgument(f"Bad Request. The request body is not valid JSON: {error}") from None
 
 
