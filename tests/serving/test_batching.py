@@ -367,3 +367,53 @@ def test_a_failing_release_callback_does_not_stop_serving(caplog: pytest.LogCapt
 def test_limits_are_validated(arguments: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidArgument, match=field):
         MicroBatcher(Recorder(), **arguments)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda i: pd.DataFrame({"id": [i, i + 1], "x": [0.5, 1.5]}),  # int and float: pandas concatenates
+        lambda i: pd.DataFrame({"id": [i], "x": [i * 2]}),  # all int64: stacked as one array
+        lambda i: pd.DataFrame({"id": np.array([i], dtype=np.float32), "x": np.float32(0.25)}),
+        lambda i: pd.DataFrame({"id": [i], "flag": [bool(i % 2)]}),
+        lambda i: pd.DataFrame({"id": [i], "name": [f"n{i}"]}),
+    ],
+)
+def test_a_batch_is_the_frame_pandas_concatenation_gives(make: Callable[[int], pd.DataFrame]) -> None:
+    seen: list[pd.DataFrame] = []
+
+    def predict(frame: pd.DataFrame, params: Mapping[str, Any] | None) -> Any:
+        seen.append(frame)
+        return np.zeros(len(frame))
+
+    frames = [make(i) for i in range(6)]
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(predict, max_batch_size=100, max_wait_ms=NEVER_MS)
+        tasks = [asyncio.ensure_future(batcher.submit(frame)) for frame in frames]
+        await queued(batcher, len(frames))
+        await batcher.close()
+        await asyncio.gather(*tasks)
+
+    run(scenario)
+    assert len(seen) == 1
+    pd.testing.assert_frame_equal(seen[0], pd.concat(frames, ignore_index=True))
+
+
+def test_requests_with_different_given_layouts_never_share_a_batch() -> None:
+    model = Recorder()
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(model, max_batch_size=100, max_wait_ms=NEVER_MS)
+        tasks = [
+            asyncio.ensure_future(batcher.submit(frame_of(0), layout="first")),
+            asyncio.ensure_future(batcher.submit(frame_of(1), layout="second")),
+            asyncio.ensure_future(batcher.submit(frame_of(2), layout="first")),
+            asyncio.ensure_future(batcher.submit(frame_of(3))),  # no layout: its columns are read
+        ]
+        await queued(batcher, 4)
+        await batcher.close()
+        await asyncio.gather(*tasks)
+
+    run(scenario)
+    assert sorted(ids for ids, _ in model.calls) == [[0, 2], [1], [3]]

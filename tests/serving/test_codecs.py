@@ -235,3 +235,25 @@ def test_json_bodies_the_fast_parser_refuses_are_still_read() -> None:
 def test_a_body_that_is_not_json_is_refused(raw: bytes) -> None:
     with pytest.raises(InvalidArgument, match="request body is not valid JSON"):
         decode_request(raw, "application/json")
+
+
+def test_a_float_table_layout_names_its_columns_and_only_strings_are_trusted() -> None:
+    def layout_of(split: dict[str, object]) -> object:
+        return decode_request(body({"dataframe_split": split}), "application/json").layout
+
+    same = layout_of({"columns": ["a", "b"], "data": [[0.5, 1.5]]})
+    assert same == layout_of({"columns": ["a", "b"], "data": [[2.5, 3.5], [4.5, 5.5]], "index": [3, 4]})
+    assert same != layout_of({"columns": ["b", "a"], "data": [[0.5, 1.5]]})
+    assert layout_of({"data": [[0.5, 1.5]]}) != layout_of({"data": [[0.5, 1.5, 2.5]]})
+    assert layout_of({"columns": ["a", "b"], "data": [[1, 1.5]]}) is None  # not all floats: read by pandas
+    assert layout_of({"columns": [1, "b"], "data": [[0.5, 1.5]]}) is None  # 1, 1.0 and True look alike
+    assert decode_request(body({"instances": [[0.5]]}), "application/json").layout is None
+
+
+def test_decoded_frames_do_not_share_a_mutable_column_index() -> None:
+    request = body({"dataframe_split": {"columns": ["a", "b"], "data": [[0.5, 1.5]]}})
+    first = decode_request(request, "application/json").data
+    first.columns.name = "renamed by a model"
+    second = decode_request(request, "application/json").data
+    assert second.columns.name is None
+    assert second.columns.tolist() == ["a", "b"]

@@ -132,7 +132,7 @@ def create_scoring_app(
         registry_events,
     )
     return Starlette(
-        routes=[*_info_routes(served), invocations_route(served), *oip_routes(served)],
+        routes=[invocations_route(served), *_info_routes(served), *oip_routes(served)],  # busiest first
         middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
         exception_handlers={HTTPException: _http_error},
         lifespan=_lifespan(served),

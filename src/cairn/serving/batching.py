@@ -20,7 +20,7 @@ import asyncio
 import json
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +37,7 @@ log = logging.getLogger("cairn.serving.batching")
 
 Predict = Callable[[pd.DataFrame, Mapping[str, Any] | None], Any]
 ReleaseCallback = Callable[[str, int, int, float], None]
+BatchKey = tuple[str | None, tuple[Any, ...]]
 
 
 class ServerBusy(CairnError):
@@ -115,7 +116,7 @@ class MicroBatcher:
         self._max_wait = max_wait_ms / 1000.0
         self._max_queue = max_queue
         self._on_release = on_release
-        self._queues: dict[str, _Queue] = {}
+        self._queues: dict[BatchKey, _Queue] = {}
         self._queued = 0
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -133,8 +134,17 @@ class MicroBatcher:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cairn-batch")
             self._task = asyncio.get_running_loop().create_task(self._dispatch(), name="cairn-batcher")
 
-    async def submit(self, frame: pd.DataFrame, params: Mapping[str, Any] | None = None) -> Any:
+    async def submit(
+        self,
+        frame: pd.DataFrame,
+        params: Mapping[str, Any] | None = None,
+        layout: Hashable | None = None,
+    ) -> Any:
         """Score `frame` with `params` as part of a batch; returns this request's rows of the output.
+
+        `layout`, when given, stands for the frame's columns and dtypes (see `ScoringInput.layout`): frames
+        with equal layouts may share a batch, so it must differ whenever those differ. Without it, the
+        frame's columns and dtypes are read.
 
         Raises:
             ServerBusy: The queue holds `max_queue` requests already, or the batcher is closed.
@@ -149,7 +159,7 @@ class MicroBatcher:
         self.start()
         loop = asyncio.get_running_loop()
         request = _Request(frame, params, loop.time(), loop.create_future())
-        queue = self._queues.setdefault(_batch_key(frame, params), _Queue())
+        queue = self._queues.setdefault(_batch_key(frame, params, layout), _Queue())
         queue.requests.append(request)
         queue.rows += request.rows
         self._queued += 1
@@ -209,9 +219,9 @@ class MicroBatcher:
             except TimeoutError:
                 pass
 
-    def _ready(self, now: float) -> tuple[str, str] | None:
+    def _ready(self, now: float) -> tuple[BatchKey, str] | None:
         """The ready queue whose oldest request came first, with its release reason."""
-        best: tuple[str, str] | None = None
+        best: tuple[BatchKey, str] | None = None
         best_arrival = 0.0
         for key, queue in self._queues.items():
             head = queue.requests[0]
@@ -229,7 +239,7 @@ class MicroBatcher:
             return "timeout"
         return "drain" if self._closing else None
 
-    def _take(self, key: str, reason: str, now: float) -> _Batch:
+    def _take(self, key: BatchKey, reason: str, now: float) -> _Batch:
         """Pop the batch off the front of one queue, in arrival order, within the row limit."""
         queue = self._queues[key]
         taken: list[_Request] = [queue.requests.popleft()]
@@ -272,10 +282,7 @@ class MicroBatcher:
     def _run(self, requests: list[_Request]) -> tuple[bool, list[_Outcome]]:
         """On the worker thread: score the batch; if the model raises, score each request alone."""
         try:
-            if len(requests) == 1:
-                frame = requests[0].frame
-            else:
-                frame = pd.concat([r.frame for r in requests], ignore_index=True)
+            frame = _concatenate([r.frame for r in requests])
             output = self._predict(frame, requests[0].params)
         except Exception as error:
             if len(requests) == 1:
@@ -302,10 +309,36 @@ class MicroBatcher:
         self._closing = True
 
 
-def _batch_key(frame: pd.DataFrame, params: Mapping[str, Any] | None) -> str:
-    """Requests share a batch only if this key matches: params as canonical JSON, columns and dtypes."""
-    columns = [[str(name), str(dtype)] for name, dtype in frame.dtypes.items()]
-    return json.dumps([params, columns], sort_keys=True, separators=(",", ":"), default=repr)
+def _batch_key(frame: pd.DataFrame, params: Mapping[str, Any] | None, layout: Hashable | None) -> BatchKey:
+    """Requests share a batch only if this key matches: params as canonical JSON, columns and dtypes.
+
+    Column names are keyed with their types, so `1`, `1.0` and `True` (equal in Python) never share.
+    """
+    params_key = (
+        None if params is None else json.dumps(params, sort_keys=True, separators=(",", ":"), default=repr)
+    )
+    if layout is not None:
+        return params_key, ("given", layout)
+    columns = tuple((type(name), name) for name in frame.columns.tolist())
+    return params_key, ("read", columns, tuple(frame.dtypes.tolist()))
+
+
+def _concatenate(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The frames one under another with a fresh 0..n-1 index, as `pd.concat(ignore_index=True)` gives.
+
+    Frames in one batch have equal columns and dtypes (their batch keys match). When every column has
+    the same plain NumPy dtype, their values are stacked as one array instead: the same frame, several
+    times faster than pandas comparing each frame's column labels.
+    """
+    if len(frames) == 1:
+        return frames[0]
+    dtypes = set(frames[0].dtypes.tolist())
+    if len(dtypes) == 1:
+        (dtype,) = dtypes
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+            values = np.concatenate([frame.to_numpy() for frame in frames])
+            return pd.DataFrame(values, columns=frames[0].columns, copy=False)
+    return pd.concat(frames, ignore_index=True)
 
 
 def _split(output: Any, requests: list[_Request]) -> list[_Outcome]:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import base64
 import datetime
+import functools
 import io
 import itertools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +37,8 @@ SUPPORTED_MEDIA_TYPES = (JSON_MEDIA_TYPE, CSV_MEDIA_TYPE, *PARQUET_MEDIA_TYPES)
 INPUT_KEYS = ("dataframe_split", "dataframe_records", "instances", "inputs")
 PARAMS_KEY = "params"
 _SPLIT_KEYS = frozenset({"columns", "data", "index"})
+_MAX_REMEMBERED_COLUMNS = 1024
+_MAX_REMEMBERED_COLUMN_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class ScoringInput:
 
     data: Any
     params: dict[str, Any] | None = None
+    layout: Hashable | None = None
+    """When known without inspecting `data`: a value equal for two tables only if they have the same column
+    labels (and label types) in the same order and the same dtypes. None when not known."""
 
 
 def media_type_of(content_type: str | None) -> str | None:
@@ -84,8 +90,11 @@ def decode_json(body: bytes) -> ScoringInput:
         raise InvalidArgument(f"request body has no input; give one of the keys {expected}")
     if len(present) > 1:
         raise InvalidArgument(f"request body has several inputs ({', '.join(present)}); give exactly one")
-    key = present[0]
-    return ScoringInput(_DECODERS[key](payload[key]), _params(payload.get(PARAMS_KEY)))
+    key, params = present[0], _params(payload.get(PARAMS_KEY))
+    if key == "dataframe_split":
+        frame, layout = _dataframe_split(payload[key])
+        return ScoringInput(frame, params, layout)
+    return ScoringInput(_DECODERS[key](payload[key]), params)
 
 
 def parse_json(body: bytes) -> Any:
@@ -129,7 +138,8 @@ def _params(value: Any) -> dict[str, Any] | None:
     return value
 
 
-def _dataframe_split(value: Any) -> pd.DataFrame:
+def _dataframe_split(value: Any) -> tuple[pd.DataFrame, Hashable | None]:
+    """The table, and its layout (see `ScoringInput.layout`) when every value is a float."""
     if not isinstance(value, dict):
         raise InvalidArgument(
             f"dataframe_split must be an object with 'columns' and 'data'; got {_json_kind(value)}"
@@ -145,14 +155,49 @@ def _dataframe_split(value: Any) -> pd.DataFrame:
     for name in ("columns", "index"):
         if value.get(name) is not None and not isinstance(value[name], list):
             raise InvalidArgument(f"dataframe_split.{name} must be a list; got {_json_kind(value[name])}")
-    columns = value.get("columns")
+    names = value.get("columns")
+    columns = None if names is None else _column_labels(names)
     try:
-        if _float_rows(data, None if columns is None else len(columns)):
+        if _float_rows(data, None if names is None else len(names)):
             # Same frame pandas would build from the lists (float64 columns), a few times faster.
-            return pd.DataFrame(np.array(data, dtype=np.float64), columns=columns, index=value.get("index"))
-        return pd.DataFrame(data=data, columns=columns, index=value.get("index"))
+            values = np.array(data, dtype=np.float64)
+            frame = pd.DataFrame(values, columns=columns, index=value.get("index"), copy=False)
+            return frame, _float_layout(names, values.shape[1])
+        return pd.DataFrame(data=data, columns=columns, index=value.get("index")), None
     except (ValueError, TypeError) as error:
         raise InvalidArgument(f"dataframe_split does not form a table: {error}") from None
+
+
+def _column_labels(names: list[Any]) -> pd.Index | list[Any]:
+    """The column labels for `names`: a remembered `pd.Index` for short lists of strings, else the list.
+
+    Building an Index of strings costs more than the rest of decoding a one-row request; scoring clients
+    send the same column names again and again.
+    """
+    if len(names) > _MAX_REMEMBERED_COLUMNS or not all(type(name) is str for name in names):
+        return names
+    key = tuple(names)
+    if sum(map(len, key)) > _MAX_REMEMBERED_COLUMN_CHARS:
+        return names
+    return _string_index(key).copy()  # a new object per frame: setting its `name` must not leak
+
+
+def _float_layout(names: list[Any] | None, width: int) -> Hashable | None:
+    """The layout of an all-float64 table: its labels, or its width when unnamed.
+
+    None when the labels are not all strings: labels such as 1, 1.0 and True are equal in Python but not
+    to pandas.
+    """
+    if names is None:
+        return ("float64", width)
+    if all(type(name) is str for name in names):
+        return ("float64", tuple(names))
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _string_index(names: tuple[str, ...]) -> pd.Index:
+    return pd.Index(list(names))
 
 
 def _float_rows(data: list[Any], width: int | None) -> bool:
@@ -225,7 +270,6 @@ def _json_kind(value: Any) -> str:
 
 
 _DECODERS = {
-    "dataframe_split": _dataframe_split,
     "dataframe_records": _dataframe_records,
     "instances": _tensor_input("instances"),
     "inputs": _tensor_input("inputs"),

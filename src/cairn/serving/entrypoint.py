@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import gc
 import json
 import logging
 import logging.config
@@ -167,10 +168,12 @@ def app_from_env() -> Starlette:
     settings = ServeSettings.from_json(os.environ[SETTINGS_ENV])
     logging.config.dictConfig(_log_config(settings.log_level))
     try:
-        return build_app(settings)
+        app = build_app(settings)
     except CairnError as error:
         log.error("cannot serve %s: %s", settings.model_dir, error.message)
         raise SystemExit(STARTUP_FAILURE) from error
+    _freeze_startup_objects()
+    return app
 
 
 def serve_model(
@@ -244,6 +247,7 @@ def serve_model(
     logging.config.dictConfig(_log_config(log_level))
     if workers == 1:
         config = _uvicorn_config(build_app(settings), host, port, log_level)
+        _freeze_startup_objects()
     else:
         os.environ[SETTINGS_ENV] = settings.to_json()
         config = _uvicorn_config(f"{__name__}:app_from_env", host, port, log_level, workers=workers)
@@ -265,6 +269,15 @@ def serve_model(
         return STARTUP_FAILURE if failed else 0
     finally:
         sock.close()
+
+
+def _freeze_startup_objects() -> None:
+    """Exempt what exists once the model is loaded (modules, the model) from the cyclic collector.
+
+    These objects live as long as the server process. Left in the collector's oldest generation, each of
+    its full passes re-scans them all (about 80 ms with scikit-learn and pandas imported), stalling requests.
+    """
+    gc.freeze()
 
 
 def _uvicorn_config(

@@ -114,7 +114,7 @@ async def _batched_answer(served: Served, body: bytes, media_type: str) -> Respo
     started = time.perf_counter()
     slot.note_loop(asyncio.get_running_loop())  # before submitting: lets a swap close this batcher
     try:
-        predictions = await batcher.submit(decoded.data, decoded.params)
+        predictions = await batcher.submit(decoded.data, decoded.params, decoded.layout)
     except ServerBusy as error:
         return error_response(503, error.error_code, error.message)
     except Exception as error:  # the model's own failure, or its signature check: the same answers as alone
