@@ -115,6 +115,14 @@ def build_command(state: CliContext, model_uri: str, out_dir: Path) -> None:
     help="Longest a request waits for others to join its batch.",
 )
 @click.option(
+    "--inline-limit-ms",
+    type=click.FloatRange(min=0),
+    default=2.0,
+    show_default=True,
+    help="Without batching, score small requests on the event loop (no thread hand-off) while the model "
+    "averages at most this per request; 0: always on a thread.",
+)
+@click.option(
     "--events-uri",
     metavar="URI",
     default=None,
@@ -184,6 +192,7 @@ def serve_command(
     max_body_bytes: int | None,
     max_batch_size: int | None,
     max_batch_wait_ms: float,
+    inline_limit_ms: float,
     events_uri: str | None,
     events_sample_rate: float,
     follow_alias: bool,
@@ -224,6 +233,7 @@ def serve_command(
         challenger_version=served_identity(state, challenger_uri)[1] if challenger_uri else None,
         traffic_policy=traffic_policy.read_text() if traffic_policy else None,
         tracking_uri=state.resolved_uri() if model_uri.startswith("models:/") else None,
+        inline_limit_ms=inline_limit_ms,
     )
     if env_manager == "venv":
         serve_in_venv(settings, host=host, port=port, workers=workers, env_root=env_root)

@@ -35,6 +35,7 @@ import cairn
 from cairn.errors import InvalidArgument
 from cairn.serving.batching import MicroBatcher, ReleaseCallback
 from cairn.serving.events import EventRecorder
+from cairn.serving.inline_gate import INLINE_LIMIT_S, InlineGate
 from cairn.serving.invocations_route import invocations_route
 from cairn.serving.model_slot import ModelSlot, SlotEntry
 from cairn.serving.oip_routes import oip_routes
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BAD_REQUEST",
+    "DEFAULT_INLINE_LIMIT_MS",
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MODEL_NAME",
     "BatchingOptions",
@@ -56,6 +58,7 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BODY_BYTES = 64 * 1024 * 1024
+DEFAULT_INLINE_LIMIT_MS = INLINE_LIMIT_S * 1000
 DEFAULT_MODEL_NAME = "model"
 
 
@@ -86,6 +89,7 @@ def create_scoring_app(
     follower: AliasFollower | None = None,
     router: TrafficRouter | None = None,
     registry_events: RegistryEventRecorder | None = None,
+    inline_limit_ms: float = DEFAULT_INLINE_LIMIT_MS,
 ) -> Starlette:
     """An app serving `model`: health checks, version, metadata, metrics and both scoring protocols.
 
@@ -105,7 +109,12 @@ def create_scoring_app(
             its own. Closed when the app stops.
         registry_events: Where the follower's swaps and the router's decisions are recorded in the registry's
             audit trail (the caller wires them); its counts show in `/metrics`; closed when the app stops.
+        inline_limit_ms: Without batching, a small JSON request is scored on the event loop instead of a
+            worker thread while the model's average scoring time is at most this (see
+            `cairn.serving.inline_gate`); 0 always uses a thread.
     """
+    if not inline_limit_ms >= 0:
+        raise InvalidArgument(f"inline_limit_ms must be zero or more, got {inline_limit_ms}")
     if max_body_bytes < 1:
         raise InvalidArgument(f"max_body_bytes must be at least 1, got {max_body_bytes}")
     if not model_name or "/" in model_name:
@@ -115,7 +124,8 @@ def create_scoring_app(
         raise InvalidArgument("follower must follow the ModelSlot the app serves (pass that slot as model)")
     _check_router(router, slot)
     metrics = ServingMetrics(slot.current().version)
-    slot.configure(_entry_factory(batching, metrics.observe_batch), lambda entry: _relabel(metrics, entry))
+    prepare = _entry_factory(batching, inline_limit_ms / 1000, metrics.observe_batch)
+    slot.configure(prepare, lambda entry: _relabel(metrics, entry))
     served_by = _traffic_counters(router, metrics, batching)
     if registry_events is not None:
         metrics.registry.register(_RegistryEventCounts(registry_events))
@@ -170,7 +180,9 @@ def _traffic_counters(
             ("reason",),
             registry=metrics.registry,
         )
-        router.challenger.configure(_entry_factory(batching, lambda reason, *_: batches.labels(reason).inc()))
+        router.challenger.configure(
+            _entry_factory(batching, 0.0, lambda reason, *_: batches.labels(reason).inc())
+        )
     return counter
 
 
@@ -193,13 +205,14 @@ class _RegistryEventCounts(Collector):
 
 
 def _entry_factory(
-    batching: BatchingOptions | None, on_release: ReleaseCallback
+    batching: BatchingOptions | None, inline_limit_s: float, on_release: ReleaseCallback
 ) -> Callable[[LoadedModel, str | None], SlotEntry]:
-    """How the slot turns a model into an entry: with a micro-batcher of its own when the app batches."""
+    """How the slot turns a model into an entry, with its micro-batcher or, unbatched, its inline gate."""
 
     def prepare(model: LoadedModel, version: str | None) -> SlotEntry:
         if batching is None:
-            return SlotEntry(model, version)
+            gate = InlineGate(model.flavor, inline_limit_s) if inline_limit_s > 0 else None
+            return SlotEntry(model, version, inline=gate)
         batcher = MicroBatcher(
             lambda data, params: model.predict(data, params=params),
             max_batch_size=batching.max_batch_size,

@@ -33,7 +33,13 @@ from cairn.errors import CairnError, InvalidArgument
 from cairn.models import load_model
 from cairn.models.spec import read_spec
 from cairn.serving.alias_follower import AliasFollower, FollowOptions, RegistryEventRecorder, serving_actor
-from cairn.serving.app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MODEL_NAME, BatchingOptions, create_scoring_app
+from cairn.serving.app import (
+    DEFAULT_INLINE_LIMIT_MS,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MODEL_NAME,
+    BatchingOptions,
+    create_scoring_app,
+)
 from cairn.serving.model_slot import ModelSlot
 
 if TYPE_CHECKING:
@@ -71,6 +77,8 @@ class ServeSettings:
     """The policy's YAML text (canary or shadow between the model and the challenger)."""
     tracking_uri: str | None = None
     """The registry a `models:/` model came from, which records its swaps and decisions (else `follow`'s)."""
+    inline_limit_ms: float = DEFAULT_INLINE_LIMIT_MS
+    """Unbatched requests are scored on the event loop while the model averages at most this (0: never)."""
 
     def to_json(self) -> str:
         """The settings as JSON."""
@@ -116,6 +124,7 @@ def build_app(settings: ServeSettings) -> Starlette:
         follower=_follower(settings.follow, slot, recorder),
         router=router,
         registry_events=recorder,
+        inline_limit_ms=settings.inline_limit_ms,
     )
 
 
@@ -195,6 +204,7 @@ def serve_model(
     challenger_version: str | None = None,
     traffic_policy: str | None = None,
     tracking_uri: str | None = None,
+    inline_limit_ms: float = DEFAULT_INLINE_LIMIT_MS,
 ) -> int:
     """Serve the model package in `model_dir` until SIGTERM or Ctrl-C; return the exit status.
 
@@ -219,6 +229,8 @@ def serve_model(
         traffic_policy: The YAML text of the traffic policy between the model and the challenger.
         tracking_uri: The registry a `models:/` `model_uri` came from, where swaps and traffic decisions
             are recorded (None: `follow`'s when following, else nothing is recorded).
+        inline_limit_ms: Without batching, small requests are scored on the event loop, saving a thread
+            hand-off, while the model's average scoring time stays at most this; 0 never does.
 
     Returns:
         0 after a clean shutdown; 3 when a worker could not load the model.
@@ -243,6 +255,7 @@ def serve_model(
         challenger_version,
         traffic_policy,
         tracking_uri,
+        inline_limit_ms,
     )
     logging.config.dictConfig(_log_config(log_level))
     if workers == 1:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cairn.models.loaded import LoadedModel
     from cairn.serving.batching import MicroBatcher
+    from cairn.serving.inline_gate import InlineGate
 
 __all__ = ["EntryFactory", "ModelSlot", "SlotEntry"]
 
@@ -30,11 +31,13 @@ class SlotEntry:
         model: The loaded model.
         version: Its registered version (None when not from the registry).
         batcher: The batcher scoring its batched requests, or None when the app does not batch.
+        inline: Decides when a request it scores alone may run on the event loop (None: never).
     """
 
     model: LoadedModel
     version: str | None
     batcher: MicroBatcher | None = None
+    inline: InlineGate | None = None
 
 
 EntryFactory = Callable[["LoadedModel", "str | None"], SlotEntry]
