@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from cairn.errors import InvalidArgument
 from cairn.serving.batching import MicroBatcher, ServerBusy, UnbatchableOutput
+from cairn.serving.inline_gate import InlineGate
 
 Predict = Callable[[pd.DataFrame, Mapping[str, Any] | None], Any]
 
@@ -417,3 +419,37 @@ def test_requests_with_different_given_layouts_never_share_a_batch() -> None:
 
     run(scenario)
     assert sorted(ids for ids, _ in model.calls) == [[0, 2], [1], [3]]
+
+
+def test_batches_move_to_the_event_loop_once_measured_fast_and_back_when_slow() -> None:
+    threads: list[str] = []
+    delay = {"seconds": 0.0}
+
+    def predict(frame: pd.DataFrame, params: Mapping[str, Any] | None) -> Any:
+        threads.append(threading.current_thread().name)
+        if delay["seconds"]:
+            time.sleep(delay["seconds"])
+        return frame[["id"]] * 10
+
+    gate = InlineGate("sklearn", limit_s=0.5)
+
+    async def scenario() -> None:
+        batcher = MicroBatcher(predict, max_batch_size=2, max_wait_ms=1, inline=gate)
+
+        async def one_batch(*ids: int) -> None:
+            outputs = await asyncio.gather(*(batcher.submit(frame_of(i)) for i in ids))
+            assert [int(out["id"].iloc[0]) for out in outputs] == [i * 10 for i in ids]
+
+        await one_batch(1, 2)  # nothing measured: the worker thread
+        await one_batch(3, 4)  # measured fast: the event loop
+        delay["seconds"] = 0.6  # slower than the gate's limit, on the loop this once
+        await one_batch(5, 6)
+        delay["seconds"] = 0.0
+        await one_batch(7, 8)  # too slow last time: back on the worker thread
+        await batcher.close()
+
+    run(scenario)
+    loop_thread = threading.current_thread().name
+    assert threads[0].startswith("cairn-batch")
+    assert threads[1] == threads[2] == loop_thread
+    assert threads[3].startswith("cairn-batch")

@@ -207,11 +207,15 @@ class _RegistryEventCounts(Collector):
 def _entry_factory(
     batching: BatchingOptions | None, inline_limit_s: float, on_release: ReleaseCallback
 ) -> Callable[[LoadedModel, str | None], SlotEntry]:
-    """How the slot turns a model into an entry, with its micro-batcher or, unbatched, its inline gate."""
+    """How the slot turns a model into an entry: with its micro-batcher when the app batches.
+
+    Either way the entry's work gets an inline gate (unless the limit is 0): requests (unbatched) or batches
+    the model scores quickly then run on the event loop.
+    """
 
     def prepare(model: LoadedModel, version: str | None) -> SlotEntry:
+        gate = InlineGate(model.flavor, inline_limit_s) if inline_limit_s > 0 else None
         if batching is None:
-            gate = InlineGate(model.flavor, inline_limit_s) if inline_limit_s > 0 else None
             return SlotEntry(model, version, inline=gate)
         batcher = MicroBatcher(
             lambda data, params: model.predict(data, params=params),
@@ -219,6 +223,7 @@ def _entry_factory(
             max_wait_ms=batching.max_wait_ms,
             max_queue=batching.max_queue,
             on_release=on_release,
+            inline=gate,
         )
         return SlotEntry(model, version, batcher)
 

@@ -9,7 +9,8 @@ the event loop saves that, but blocks every other request (and health checks) wh
   could wait on a network call);
 - the running average of its scoring times is at most `limit_s` (2 ms). Until the first measurement,
   every request goes to a thread. Thread runs are timed in the thread's CPU time (waits for the GIL are
-  not the model's), loop runs by the clock, so one slow call on the loop sends the next ones to threads.
+  not the model's), loop runs by the clock. A run slower than the limit replaces the average, so the next
+  requests go to threads until fast runs bring it down again.
 
 The caller also keeps large bodies off the loop, since decoding them takes time of its own.
 """
@@ -44,7 +45,10 @@ class InlineGate:
     def observe(self, seconds: float) -> None:
         """Add one scoring time (seconds) to the running average; safe to call from any thread."""
         average = self._average
-        self._average = seconds if average is None else average + _WEIGHT * (seconds - average)
+        if average is None or seconds > max(average, self._limit):
+            self._average = seconds  # too slow for the loop: closed at once, reopened as fast runs come in
+        else:
+            self._average = average + _WEIGHT * (seconds - average)
 
     @property
     def average_s(self) -> float | None:
