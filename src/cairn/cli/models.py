@@ -119,8 +119,8 @@ def build_command(state: CliContext, model_uri: str, out_dir: Path) -> None:
     type=click.FloatRange(min=0),
     default=2.0,
     show_default=True,
-    help="Without batching, score small requests on the event loop (no thread hand-off) while the model "
-    "averages at most this per request; 0: always on a thread.",
+    help="Score small requests (with batching: whole batches) on the event loop, with no thread "
+    "hand-off, while the model averages at most this for them; 0: always on a thread.",
 )
 @click.option(
     "--events-uri",

@@ -109,9 +109,9 @@ def create_scoring_app(
             its own. Closed when the app stops.
         registry_events: Where the follower's swaps and the router's decisions are recorded in the registry's
             audit trail (the caller wires them); its counts show in `/metrics`; closed when the app stops.
-        inline_limit_ms: Without batching, a small JSON request is scored on the event loop instead of a
-            worker thread while the model's average scoring time is at most this (see
-            `cairn.serving.inline_gate`); 0 always uses a thread.
+        inline_limit_ms: A small JSON request (without batching) or a whole batch (with it) is scored on
+            the event loop instead of a worker thread while the model's average time for that work is at
+            most this (see `cairn.serving.inline_gate`); 0 always uses a thread.
     """
     if not inline_limit_ms >= 0:
         raise InvalidArgument(f"inline_limit_ms must be zero or more, got {inline_limit_ms}")

@@ -304,7 +304,7 @@ class MicroBatcher:
                 self._inline.observe(time.thread_time() - started)
 
     def _run(self, requests: list[_Request]) -> tuple[bool, list[_Outcome]]:
-        """On the worker thread: score the batch; if the model raises, score each request alone."""
+        """Score the batch, or each request alone if the model raises (worker thread or, if gated, loop)."""
         try:
             frame = _concatenate([r.frame for r in requests])
             output = self._predict(frame, requests[0].params)

@@ -78,7 +78,7 @@ class ServeSettings:
     tracking_uri: str | None = None
     """The registry a `models:/` model came from, which records its swaps and decisions (else `follow`'s)."""
     inline_limit_ms: float = DEFAULT_INLINE_LIMIT_MS
-    """Unbatched requests are scored on the event loop while the model averages at most this (0: never)."""
+    """Small requests, or batches, are scored on the event loop while the model averages at most this."""
 
     def to_json(self) -> str:
         """The settings as JSON."""
@@ -229,8 +229,8 @@ def serve_model(
         traffic_policy: The YAML text of the traffic policy between the model and the challenger.
         tracking_uri: The registry a `models:/` `model_uri` came from, where swaps and traffic decisions
             are recorded (None: `follow`'s when following, else nothing is recorded).
-        inline_limit_ms: Without batching, small requests are scored on the event loop, saving a thread
-            hand-off, while the model's average scoring time stays at most this; 0 never does.
+        inline_limit_ms: Small requests (with batching: whole batches) are scored on the event loop,
+            saving a thread hand-off, while the model's average time for them stays at most this; 0 never.
 
     Returns:
         0 after a clean shutdown; 3 when a worker could not load the model.
