@@ -156,43 +156,39 @@ def _dataframe_split(value: Any) -> tuple[pd.DataFrame, Hashable | None]:
         if value.get(name) is not None and not isinstance(value[name], list):
             raise InvalidArgument(f"dataframe_split.{name} must be a list; got {_json_kind(value[name])}")
     names = value.get("columns")
-    columns = None if names is None else _column_labels(names)
+    strings = None if names is None else _string_labels(names)
+    columns = names if strings is None else _column_labels(strings)
     try:
         if _float_rows(data, None if names is None else len(names)):
             # Same frame pandas would build from the lists (float64 columns), a few times faster.
             values = np.array(data, dtype=np.float64)
             frame = pd.DataFrame(values, columns=columns, index=value.get("index"), copy=False)
-            return frame, _float_layout(names, values.shape[1])
+            if names is None:
+                return frame, ("float64", values.shape[1])
+            return frame, None if strings is None else ("float64", strings)
         return pd.DataFrame(data=data, columns=columns, index=value.get("index")), None
     except (ValueError, TypeError) as error:
         raise InvalidArgument(f"dataframe_split does not form a table: {error}") from None
 
 
-def _column_labels(names: list[Any]) -> pd.Index | list[Any]:
-    """The column labels for `names`: a remembered `pd.Index` for short lists of strings, else the list.
+def _string_labels(names: list[Any]) -> tuple[str, ...] | None:
+    """`names` as a tuple when every one is a string, else None.
+
+    Only such labels key a layout or the remembered indexes: labels such as 1, 1.0 and True are equal in
+    Python but not to pandas.
+    """
+    return tuple(names) if all(type(name) is str for name in names) else None
+
+
+def _column_labels(names: tuple[str, ...]) -> pd.Index | list[str]:
+    """The column labels for string `names`: a remembered `pd.Index` unless the list is long, else a list.
 
     Building an Index of strings costs more than the rest of decoding a one-row request; scoring clients
     send the same column names again and again.
     """
-    if len(names) > _MAX_REMEMBERED_COLUMNS or not all(type(name) is str for name in names):
-        return names
-    key = tuple(names)
-    if sum(map(len, key)) > _MAX_REMEMBERED_COLUMN_CHARS:
-        return names
-    return _string_index(key).copy()  # a new object per frame: setting its `name` must not leak
-
-
-def _float_layout(names: list[Any] | None, width: int) -> Hashable | None:
-    """The layout of an all-float64 table: its labels, or its width when unnamed.
-
-    None when the labels are not all strings: labels such as 1, 1.0 and True are equal in Python but not
-    to pandas.
-    """
-    if names is None:
-        return ("float64", width)
-    if all(type(name) is str for name in names):
-        return ("float64", tuple(names))
-    return None
+    if len(names) > _MAX_REMEMBERED_COLUMNS or sum(map(len, names)) > _MAX_REMEMBERED_COLUMN_CHARS:
+        return list(names)
+    return _string_index(names).copy()  # a new object per frame: setting its `name` must not leak
 
 
 @functools.lru_cache(maxsize=256)
